@@ -1,0 +1,72 @@
+"""One typed settings object, read once at start from RAMPARTS_* variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAMPARTS_", extra="forbid")
+
+    data_dir: Path = Path("./ramparts-data")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    http_host: str = "127.0.0.1"
+    http_port: int = 8025
+    hostname: str = "ramparts.local"
+    max_message_bytes: int = Field(default=50 * 1024 * 1024, description="SMTP SIZE limit; larger gets 552")
+    max_recipients: int = 500
+    max_connections_per_client: int = 20
+    max_messages_per_minute_per_client: int = 6000
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    relay_host: str = Field(default="", description="host:port of a downstream SMTP/LMTP server; empty = Maildir")
+    relay_protocol: str = "smtp"
+    rspamd_url: str = Field(default="", description="e.g. http://127.0.0.1:11333; empty = rspamd engine off")
+    dns_nameserver: str = Field(default="", description="host:port of the resolver for SPF/DKIM/DMARC; empty = system")
+    dns_timeout: float = 2.0
+    telemetry_backend: str = "duckdb"
+    clickhouse_url: str = ""
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in the data dir")
+    token_lifetime_seconds: int = 3600
+    hunting_rate_per_minute: int = 45
+    hunting_row_cap: int = 100_000
+    hunting_time_budget_seconds: float = 30.0
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mailboxes"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "messages"
+
+    @property
+    def telemetry_path(self) -> Path:
+        return self.data_dir / "telemetry.duckdb"
+
+    @property
+    def control_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'control.sqlite3').resolve()}"
+
+
+def load_settings(data_dir: Path | None = None, config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, then the TOML file (data_dir/ramparts.toml if present), then overrides."""
+    values: dict[str, Any] = {}
+    candidate = config_file or (data_dir / "ramparts.toml" if data_dir else None)
+    if candidate and candidate.exists():
+        with candidate.open("rb") as handle:
+            values.update(tomllib.load(handle))
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return Settings(**values)

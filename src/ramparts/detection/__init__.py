@@ -1,0 +1,1 @@
+"""Detection engines behind one interface: the builtin rules and the rspamd adapter."""

@@ -1,0 +1,1 @@
+"""Pure domain vocabulary: verdicts, their order, delivery locations and table enums. No I/O."""

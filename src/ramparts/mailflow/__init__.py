@@ -1,0 +1,1 @@
+"""How mail enters and moves: SMTP listener, ingest, spool, parsing and the pipeline."""

@@ -1,0 +1,1 @@
+"""The control plane: tenants, mailboxes, policies, message copies, verdicts, quarantine, audit."""
