@@ -180,3 +180,14 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(512), default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ContactPair(Base):
+    """A sender seen writing to a recipient; the first message of a pair is a first contact."""
+
+    __tablename__ = "contact_pairs"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(320), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320), primary_key=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)

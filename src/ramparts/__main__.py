@@ -1,0 +1,3 @@
+from ramparts.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP routes, grouped by surface: graph, ices, admin, oauth."""

@@ -1,0 +1,1 @@
+"""Mailbox backends: Maildir per recipient, or a downstream server over SMTP/LMTP; post-delivery moves."""

@@ -1,0 +1,22 @@
+"""Permission names an app can hold; tokens carry them in the "roles" claim as Graph app tokens do."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+THREAT_HUNTING_READ: Final = "ThreatHunting.Read.All"
+ANALYZED_MESSAGE_READ: Final = "SecurityAnalyzedMessage.Read.All"
+ANALYZED_MESSAGE_READ_WRITE: Final = "SecurityAnalyzedMessage.ReadWrite.All"
+VERDICT_SUBMIT: Final = "Ices.Verdict.Submit"
+ADMIN: Final = "Ramparts.Admin"
+"""The admin API behind the portal and the command line; never given to vendor apps."""
+
+ALL_SCOPES: Final = frozenset(
+    {THREAT_HUNTING_READ, ANALYZED_MESSAGE_READ, ANALYZED_MESSAGE_READ_WRITE, VERDICT_SUBMIT, ADMIN}
+)
+
+AppKind = Literal["tenant_app", "vendor", "admin"]
+"""tenant_app: acts for one tenant; vendor: an ICES vendor serving many tenants; admin: the built-in
+local administrator app (no tenant, Ramparts.Admin)."""
+
+APP_KINDS: Final[tuple[AppKind, ...]] = ("tenant_app", "vendor", "admin")

@@ -1,0 +1,119 @@
+"""`ramparts ingest` and `ramparts demo`: messages from files or the demo generator into the pipeline.
+
+When a server runs on the data directory, messages are handed to it through its spool (the server
+owns the telemetry store); otherwise they are processed here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from rich.progress import Progress
+
+from ramparts.config import Settings
+from ramparts.demo import DEMO_TENANTS, DemoTraffic
+from ramparts.mailflow.message import Envelope
+from ramparts.mailflow.runner import RunSummary, run_offline
+from ramparts.runtime import running_server
+from ramparts.services import open_services
+from ramparts.store.db import open_control_plane
+
+
+def _hand_to_server(settings: Settings, items: Iterable[tuple[Envelope, bytes]], progress: Progress) -> RunSummary:
+    from ramparts.mailflow.spool import Spool
+
+    spool = Spool(settings.spool_dir)
+    task = progress.add_task("queued to the running server", total=None)
+    summary = RunSummary()
+    batch: list[tuple[Envelope, bytes]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= 64:
+            spool.put_many(batch)
+            progress.advance(task, len(batch))
+            summary.messages += len(batch)
+            batch = []
+    if batch:
+        spool.put_many(batch)
+        progress.advance(task, len(batch))
+        summary.messages += len(batch)
+    return summary
+
+
+def _run(
+    settings: Settings,
+    items: Iterable[tuple[Envelope, bytes]],
+    total: int | None,
+    description: str,
+    progress: Progress,
+    tenant: str | None = None,
+) -> RunSummary:
+    if running_server(settings.data_dir) is not None:
+        return _hand_to_server(settings, items, progress)
+    services = open_services(settings)
+    try:
+        task = progress.add_task(description, total=total)
+        return run_offline(
+            services, items, tenant=tenant, progress=lambda n: progress.advance(task, n)
+        )
+    finally:
+        services.close()
+
+
+def ingest_paths(settings: Settings, paths: Sequence[Path], *, tenant: str | None, progress: Progress) -> RunSummary:
+    from ramparts.mailflow.sources import count_messages, iter_sources
+
+    errors: list[str] = []
+
+    def items() -> Iterator[tuple[Envelope, bytes]]:
+        for source in iter_sources(paths):
+            if source.error:
+                errors.append(f"{source.origin}: {source.error}")
+                continue
+            yield (
+                Envelope(
+                    mail_from=source.mail_from,
+                    rcpt_tos=tuple(source.rcpt_tos),
+                    received_at=dt.datetime.now(dt.UTC),
+                    network_message_id=str(uuid.uuid4()),
+                    source="ingest",
+                ),
+                source.raw,
+            )
+
+    summary = _run(settings, items(), count_messages(paths), "ingesting", progress, tenant)
+    summary.errors.extend(errors)
+    return summary
+
+
+def ensure_demo_tenants(settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from ramparts.store.models import Tenant
+    from ramparts.tenants import add_tenant
+
+    sessions = open_control_plane(settings.control_url)
+    with sessions.begin() as session:
+        existing = set(session.scalars(select(Tenant.name)).all())
+        for demo in DEMO_TENANTS:
+            if demo.name not in existing:
+                add_tenant(
+                    session,
+                    demo.name,
+                    demo.domains,
+                    display_name=demo.display_name,
+                    default_policy=demo.policy,
+                    mailboxes=demo.users,
+                    actor="demo",
+                )
+    sessions.kw["bind"].dispose()
+
+
+def run_demo(settings: Settings, count: int, *, seed: int, progress: Progress) -> RunSummary:
+    ensure_demo_tenants(settings)
+    traffic = DemoTraffic(seed, now=dt.datetime.now(dt.UTC))
+    items = ((envelope, raw) for envelope, raw, _ in traffic.messages(count))
+    return _run(settings, items, count, "demo traffic", progress)

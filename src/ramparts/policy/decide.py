@@ -1,0 +1,129 @@
+"""From a merged verdict and a recipient's policy to the delivery decision. Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ramparts.domain.enums import DeliveryAction, DeliveryLocation, EmailAction, EmailActionPolicy, PolicyAction
+from ramparts.domain.verdicts import Verdict
+from ramparts.policy.presets import ThreatPolicy, VerdictAction
+
+QUARANTINE_TYPES = {
+    Verdict.MALWARE: "Malware",
+    Verdict.HIGH_CONFIDENCE_PHISH: "HighConfPhish",
+    Verdict.PHISH: "Phish",
+    Verdict.HIGH_CONFIDENCE_SPAM: "Spam",
+    Verdict.SPAM: "Spam",
+}
+POLICY_TYPES: dict[str, str] = {
+    EmailActionPolicy.ANTIMALWARE: "AntiMalwarePolicy",
+    EmailActionPolicy.SAFE_ATTACHMENTS: "SafeAttachmentPolicy",
+    EmailActionPolicy.ANTIPHISH_SPOOF: "AntiPhishPolicy",
+    EmailActionPolicy.ANTIPHISH_USER_IMPERSONATION: "AntiPhishPolicy",
+    EmailActionPolicy.ANTIPHISH_DOMAIN_IMPERSONATION: "AntiPhishPolicy",
+    EmailActionPolicy.TRANSPORT_RULE: "ExchangeTransportRule",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    action: PolicyAction
+    quarantine_tag: str
+    delivery_action: DeliveryAction
+    delivery_location: DeliveryLocation
+    email_action: EmailAction
+    email_action_policy: str
+    quarantine_type: str
+    policy_type: str
+    bulk: bool = False
+
+    @property
+    def quarantined(self) -> bool:
+        return self.delivery_location is DeliveryLocation.QUARANTINE
+
+
+def _family_action(verdict: Verdict, family: str, policy: ThreatPolicy, bulk: bool) -> VerdictAction:
+    if verdict is Verdict.MALWARE:
+        return policy.malware
+    if verdict is Verdict.HIGH_CONFIDENCE_PHISH:
+        return policy.high_confidence_phish
+    if verdict is Verdict.PHISH:
+        by_family = {
+            EmailActionPolicy.ANTIPHISH_SPOOF.value: policy.spoof,
+            EmailActionPolicy.ANTIPHISH_USER_IMPERSONATION.value: policy.user_impersonation,
+            EmailActionPolicy.ANTIPHISH_DOMAIN_IMPERSONATION.value: policy.domain_impersonation,
+        }
+        return by_family.get(family, policy.phish)
+    if verdict is Verdict.HIGH_CONFIDENCE_SPAM:
+        return policy.high_confidence_spam
+    if verdict is Verdict.SPAM:
+        return policy.bulk if bulk else policy.spam
+    if verdict is Verdict.JUNK:
+        return VerdictAction(PolicyAction.MOVE_TO_JMF)
+    if verdict is Verdict.DELETED:
+        return VerdictAction(PolicyAction.DELETE)
+    return VerdictAction(PolicyAction.NO_ACTION)
+
+
+def _default_family(verdict: Verdict, bulk: bool) -> str:
+    return {
+        Verdict.MALWARE: EmailActionPolicy.ANTIMALWARE,
+        Verdict.HIGH_CONFIDENCE_PHISH: EmailActionPolicy.ANTISPAM_PHISH,
+        Verdict.PHISH: EmailActionPolicy.ANTISPAM_PHISH,
+        Verdict.HIGH_CONFIDENCE_SPAM: EmailActionPolicy.ANTISPAM_HIGH_CONFIDENCE,
+        Verdict.SPAM: EmailActionPolicy.ANTISPAM_BULK if bulk else EmailActionPolicy.ANTISPAM,
+        Verdict.JUNK: EmailActionPolicy.ANTISPAM,
+        Verdict.DELETED: EmailActionPolicy.ANTISPAM,
+    }.get(verdict, EmailActionPolicy.ANTISPAM).value
+
+
+def decide(
+    verdict: Verdict, policy: ThreatPolicy, *, family: str = "", bulk_complaint_level: int | None = None
+) -> Decision:
+    """The action for one recipient's copy.
+
+    A Clean message whose bulk complaint level reaches the policy's threshold is handled as bulk spam,
+    which is how the same BCL lands in the Junk folder under Standard and in quarantine under Strict.
+    """
+    bulk = False
+    if verdict is Verdict.CLEAN and bulk_complaint_level is not None and bulk_complaint_level >= policy.bulk_threshold:
+        verdict, bulk = Verdict.SPAM, True
+    if verdict is Verdict.SPAM and family == EmailActionPolicy.ANTISPAM_BULK.value:
+        bulk = True
+    if verdict is Verdict.CLEAN:
+        return Decision(
+            verdict, PolicyAction.NO_ACTION, "", DeliveryAction.DELIVERED, DeliveryLocation.INBOX,
+            EmailAction.NO_ACTION, "", "", "",
+        )
+    chosen = _family_action(verdict, family, policy, bulk)
+    family = family or _default_family(verdict, bulk)
+    if bulk:
+        family = EmailActionPolicy.ANTISPAM_BULK.value
+    quarantine_type = "Bulk" if bulk else QUARANTINE_TYPES.get(verdict, "Spam")
+    policy_type = POLICY_TYPES.get(family, "HostedContentFilterPolicy")
+    if chosen.action is PolicyAction.QUARANTINE:
+        return Decision(
+            verdict, chosen.action, chosen.quarantine_tag, DeliveryAction.BLOCKED, DeliveryLocation.QUARANTINE,
+            EmailAction.SEND_TO_QUARANTINE, family, quarantine_type, policy_type, bulk,
+        )
+    if chosen.action is PolicyAction.MOVE_TO_JMF:
+        return Decision(
+            verdict, chosen.action, "", DeliveryAction.JUNKED, DeliveryLocation.JUNK,
+            EmailAction.MOVE_TO_JUNK, family, quarantine_type, policy_type, bulk,
+        )
+    if chosen.action is PolicyAction.DELETE:
+        location = DeliveryLocation.DELETED_ITEMS if verdict is Verdict.DELETED else DeliveryLocation.DROPPED
+        action = DeliveryAction.JUNKED if verdict is Verdict.DELETED else DeliveryAction.BLOCKED
+        return Decision(
+            verdict, chosen.action, "", action, location, EmailAction.DELETE, family, quarantine_type, policy_type, bulk
+        )
+    email_action = {
+        PolicyAction.ADD_X_HEADER: EmailAction.ADD_X_HEADER,
+        PolicyAction.MODIFY_SUBJECT: EmailAction.MODIFY_SUBJECT,
+        PolicyAction.REDIRECT: EmailAction.REDIRECT,
+    }.get(chosen.action, EmailAction.NO_ACTION)
+    return Decision(
+        verdict, chosen.action, "", DeliveryAction.DELIVERED, DeliveryLocation.INBOX,
+        email_action, family, quarantine_type, policy_type, bulk,
+    )

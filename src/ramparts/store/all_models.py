@@ -1,0 +1,11 @@
+"""Imports every module that declares control-plane tables, so that Base.metadata knows them all.
+
+Alembic's autogenerate and the tests read Base.metadata after importing this module.
+"""
+
+from __future__ import annotations
+
+from ramparts.store import models
+from ramparts.store.base import Base
+
+__all__ = ["Base", "models"]

@@ -1,0 +1,79 @@
+"""The embedded telemetry store: one DuckDB file, written by one process in Arrow batches."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ramparts.errors import InvalidInput
+from ramparts.telemetry.ddl import create_tables_sql, quote
+from ramparts.telemetry.schema import TABLES
+
+
+class DuckDBStore:
+    dialect = "duckdb"
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        self.connection = duckdb.connect(self.path, read_only=read_only)
+        if not read_only:
+            for statement in create_tables_sql("duckdb"):
+                self.connection.execute(statement)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for a reader thread (DuckDB connections are not shared across threads)."""
+        return self.connection.cursor()
+
+    def append(self, table: str, batch: pa.Table) -> None:
+        if table not in TABLES:
+            raise InvalidInput(f"unknown telemetry table {table!r}", field="table")
+        if batch.num_rows == 0:
+            return
+        with self._lock:
+            cursor = self.connection.cursor()
+            try:
+                cursor.register("_incoming", batch)
+                cursor.execute(f"INSERT INTO {quote(table)} BY NAME SELECT * FROM _incoming")
+            finally:
+                cursor.unregister("_incoming")
+                cursor.close()
+
+    def update_latest(self, network_message_id: str, recipient: str, location: str, action: str) -> None:
+        with self._lock:
+            self.connection.execute(
+                'UPDATE "EmailEvents" SET "LatestDeliveryLocation" = ?, "LatestDeliveryAction" = ? '
+                'WHERE "NetworkMessageId" = ? AND lower("RecipientEmailAddress") = lower(?)',
+                [location, action, network_message_id, recipient],
+            )
+
+    def has_rows(self, table: str, network_message_id: str) -> bool:
+        cursor = self.connection.cursor()
+        try:
+            row = cursor.execute(
+                f'SELECT 1 FROM {quote(table)} WHERE "NetworkMessageId" = ? LIMIT 1', [network_message_id]
+            ).fetchone()
+        finally:
+            cursor.close()
+        return row is not None
+
+    def query(
+        self, sql: str, params: Sequence[Any] = (), row_cap: int | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self.connection.cursor()
+        try:
+            result = cursor.execute(sql, list(params))
+            names = [d[0] for d in result.description or []]
+            rows = result.fetchmany(row_cap) if row_cap is not None else result.fetchall()
+        finally:
+            cursor.close()
+        return names, rows
+
+    def close(self) -> None:
+        self.connection.close()

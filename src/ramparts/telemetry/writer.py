@@ -1,0 +1,68 @@
+"""Batches telemetry rows per table and writes them as Arrow tables.
+
+Rows wait in memory until a batch fills or flush() is called; callbacks registered with a row run
+only after the batch holding it is committed, which is how the spool knows a message's telemetry
+is durable before it forgets the message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from ramparts.telemetry.ddl import arrow_schema
+from ramparts.telemetry.schema import TABLES
+from ramparts.telemetry.store import TelemetryStore
+
+Row = Mapping[str, Any]
+
+
+class TelemetryWriter:
+    def __init__(
+        self, store: TelemetryStore, *, max_rows: int = 5000, barrier: Callable[[], None] | None = None
+    ) -> None:
+        """barrier runs after a batch is committed and before its callbacks: the pipeline passes os.sync,
+        so the Maildir files and blobs written without an fsync each are on disk before the spool lets go."""
+        self.store = store
+        self.barrier = barrier
+        self.max_rows = max_rows
+        self._pending: dict[str, list[Row]] = {name: [] for name in TABLES}
+        self._callbacks: list[Callable[[], None]] = []
+        self._count = 0
+        self._lock = threading.Lock()
+        self._schemas = {name: arrow_schema(table) for name, table in TABLES.items()}
+        self.rows_written = 0
+
+    def add(self, rows: Mapping[str, list[Row]], on_commit: Callable[[], None] | None = None) -> None:
+        """Queue rows for several tables at once; flush when the batch is full."""
+        with self._lock:
+            for table, table_rows in rows.items():
+                self._pending[table].extend(table_rows)
+                self._count += len(table_rows)
+            if on_commit is not None:
+                self._callbacks.append(on_commit)
+            full = self._count >= self.max_rows
+        if full:
+            self.flush()
+
+    @property
+    def pending(self) -> int:
+        return self._count
+
+    def flush(self) -> int:
+        with self._lock:
+            pending, self._pending = self._pending, {name: [] for name in TABLES}
+            callbacks, self._callbacks = self._callbacks, []
+            count, self._count = self._count, 0
+            for table, rows in pending.items():
+                if rows:
+                    self.store.append(table, pa.Table.from_pylist(list(rows), schema=self._schemas[table]))
+            self.rows_written += count
+        if callbacks and self.barrier is not None:
+            self.barrier()
+        for callback in callbacks:
+            callback()
+        return count

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ramparts.delivery.mailbox import Folder
+from ramparts.delivery.maildir import MaildirBackend
+
+RAW = b"From: a@example.com\r\nTo: b@contoso.com\r\nSubject: hi\r\n\r\nbody\r\n"
+
+
+def test_deliver_is_idempotent_per_copy(tmp_path: Path) -> None:
+    box = MaildirBackend(tmp_path)
+    first = box.deliver("Bob@Contoso.com", "nmid-1", RAW, Folder.INBOX)
+    again = box.deliver("bob@contoso.com", "nmid-1", RAW, Folder.INBOX)
+    assert first == again
+    files = list((tmp_path / "bob@contoso.com" / "new").iterdir())
+    assert len(files) == 1
+    assert files[0].read_bytes() == RAW
+    other = box.deliver("bob@contoso.com", "nmid-2", RAW, Folder.JUNK)
+    assert other.startswith("bob@contoso.com/.Junk/new/")
+
+
+def test_deliver_after_user_read_the_copy_does_not_duplicate(tmp_path: Path) -> None:
+    box = MaildirBackend(tmp_path)
+    ref = box.deliver("bob@contoso.com", "nmid-1", RAW, Folder.INBOX)
+    path = tmp_path / ref
+    read = path.parent.parent / "cur" / (path.name + ":2,S")
+    os.replace(path, read)
+    box.deliver("bob@contoso.com", "nmid-1", RAW, Folder.INBOX)
+    assert not list((tmp_path / "bob@contoso.com" / "new").iterdir())
+    located = box.locate("bob@contoso.com", "nmid-1")
+    assert located is not None and located.read and located.folder is Folder.INBOX
+
+
+def test_move_remove_and_locate(tmp_path: Path) -> None:
+    box = MaildirBackend(tmp_path)
+    box.deliver("bob@contoso.com", "nmid-1", RAW, Folder.INBOX)
+    moved = box.move("bob@contoso.com", "nmid-1", Folder.JUNK)
+    assert moved is not None and moved.folder is Folder.JUNK and not moved.read
+    assert (tmp_path / moved.ref).read_bytes() == RAW
+    assert box.remove("bob@contoso.com", "nmid-1") is True
+    assert box.locate("bob@contoso.com", "nmid-1") is None
+    assert box.move("bob@contoso.com", "nmid-1", Folder.INBOX) is None
+    assert box.remove("bob@contoso.com", "nmid-1") is False
+
+
+def test_hostile_recipient_names_stay_inside_the_root(tmp_path: Path) -> None:
+    box = MaildirBackend(tmp_path)
+    ref = box.deliver("../../etc/passwd@x.com", "n", RAW, Folder.INBOX)
+    assert (tmp_path / ref).resolve().is_relative_to(tmp_path.resolve())
