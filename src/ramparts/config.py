@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     max_messages_per_minute_per_client: int = 6000
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
+    smtp_require_starttls: bool = Field(default=False, description="refuse MAIL before STARTTLS (needs tls_cert_file)")
     relay_host: str = Field(default="", description="host:port of a downstream SMTP/LMTP server; empty = Maildir")
     relay_protocol: str = "smtp"
     rspamd_url: str = Field(default="", description="e.g. http://127.0.0.1:11333; empty = rspamd engine off")

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from ramparts.errors import InvalidInput, NotFound
 from ramparts.policy.presets import PRESETS
-from ramparts.store.models import AcceptedDomain, AuditEntry, Mailbox, Tenant
+from ramparts.identity.audit import record
+from ramparts.store.models import AcceptedDomain, Mailbox, Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +72,8 @@ def add_tenant(
     session.add_all(AcceptedDomain(domain=d, tenant_id=tenant.id) for d in cleaned)
     for spec in mailboxes:
         add_mailbox(session, tenant, spec, actor=actor)
-    session.add(AuditEntry(actor=actor, tenant_id=tenant.id, action="tenant.add", target=name,
-                           details={"domains": cleaned, "default_policy": default_policy}))
+    record(session, actor=actor, tenant_id=tenant.id, action="tenant.add", target=name,
+           details={"domains": cleaned, "default_policy": default_policy})
     return tenant
 
 
@@ -91,7 +92,7 @@ def add_mailbox(session: Session, tenant: Tenant, spec: MailboxSpec, *, actor: s
         priority_account=spec.priority_account,
     )
     session.add(mailbox)
-    session.add(AuditEntry(actor=actor, tenant_id=tenant.id, action="mailbox.add", target=spec.address))
+    record(session, actor=actor, tenant_id=tenant.id, action="mailbox.add", target=spec.address)
     return mailbox
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import ramparts
+from ramparts.api import admin, analyzed_emails, hunting, oauth, remediation
 from ramparts.api.errors import install_error_handlers
 from ramparts.services import Services
 
@@ -13,6 +14,11 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="ramparts", version=ramparts.__version__)
     app.state.services = services
     install_error_handlers(app)
+    app.include_router(admin.router)
+    app.include_router(oauth.router)
+    app.include_router(hunting.router)
+    app.include_router(analyzed_emails.router)
+    app.include_router(remediation.router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

@@ -148,9 +148,7 @@ def _matches(hashed: str, secret: str) -> bool:
         return False
 
 
-def verify_client(
-    session: Session, client_id: str, secret: str, *, now: dt.datetime | None = None
-) -> AppRegistration:
+def verify_client(session: Session, client_id: str, secret: str, *, now: dt.datetime | None = None) -> AppRegistration:
     """The app these credentials belong to; any failure raises the same AuthError("invalid_client")."""
     now = now or utcnow()
     app: AppRegistration | None = None

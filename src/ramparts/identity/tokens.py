@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +44,16 @@ class Principal:
 
 
 def issue_token(
-    app: AppRegistration, *, key: ECKey, now: dt.datetime, lifetime: int | dt.timedelta
+    app: AppRegistration,
+    *,
+    key: ECKey,
+    now: dt.datetime,
+    lifetime: int | dt.timedelta,
+    scopes: Sequence[str] | None = None,
 ) -> tuple[str, int]:
-    """A signed access token for the app and its lifetime in seconds."""
+    """A signed access token for the app and its lifetime in seconds.
+
+    `scopes` narrows the token to some of the app's scopes; by default it carries all of them."""
     seconds = int(lifetime.total_seconds()) if isinstance(lifetime, dt.timedelta) else int(lifetime)
     issued = int(now.timestamp())
     claims: dict[str, Any] = {
@@ -55,7 +63,7 @@ def issue_token(
         "appid": app.client_id,
         "idtyp": "app",
         "kind": app.kind,
-        "roles": sorted(app.scopes),
+        "roles": sorted(set(app.scopes) if scopes is None else set(scopes) & set(app.scopes)),
         "iat": issued,
         "nbf": issued,
         "exp": issued + seconds,

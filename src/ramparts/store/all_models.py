@@ -5,7 +5,9 @@ Alembic's autogenerate and the tests read Base.metadata after importing this mod
 
 from __future__ import annotations
 
+from ramparts import saved_queries
+from ramparts.identity import models as identity_models
 from ramparts.store import models
 from ramparts.store.base import Base
 
-__all__ = ["Base", "models"]
+__all__ = ["Base", "identity_models", "models", "saved_queries"]

@@ -191,3 +191,22 @@ class ContactPair(Base):
     sender: Mapped[str] = mapped_column(String(320), primary_key=True)
     recipient: Mapped[str] = mapped_column(String(320), primary_key=True)
     first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Remediation(Base):
+    """An admin or API remediation over many message copies (Graph's analyzedEmails/remediate)."""
+
+    __tablename__ = "remediations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(256), default="")
+    description: Mapped[str] = mapped_column(default="")
+    severity: Mapped[str] = mapped_column(String(32), default="medium")
+    requested_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    """[{networkMessageId, recipientEmailAddress, result}] filled as the work goes."""

@@ -26,6 +26,7 @@ class DuckDBStore:
         if not read_only:
             for statement in create_tables_sql("duckdb"):
                 self.connection.execute(statement)
+        self.connection.execute("SET enable_external_access = false")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own for a reader thread (DuckDB connections are not shared across threads)."""

@@ -43,7 +43,11 @@ def run_readonly_sql(settings: Settings, sql: str, *, row_cap: int = 100_000) ->
     if server is not None:
         from ramparts.local_client import LocalClient
 
-        body = LocalClient(settings.data_dir, server.http).post("/api/sql", {"query": sql})
+        client = LocalClient(settings.data_dir, server.http)
+        try:
+            body = client.post("/api/sql", {"query": sql})
+        finally:
+            client.close()
         return list(body["columns"]), list(body["rows"])
     if not settings.telemetry_path.exists():
         raise InvalidInput(f"no telemetry store in {settings.data_dir}; run `ramparts demo` or `ramparts serve` first")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:29:20.690642
+Create Date: 2026-11-22 23:47:06.234193
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('signing_keys',
+    sa.Column('kid', sa.String(length=64), nullable=False),
+    sa.Column('algorithm', sa.String(length=16), nullable=False),
+    sa.Column('private_jwk', sa.JSON(), nullable=False),
+    sa.Column('created_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('kid', name=op.f('pk_signing_keys'))
+    )
     op.create_table('tenants',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -52,6 +59,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('accepted_domains', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_accepted_domains_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('app_registrations',
+    sa.Column('client_id', sa.String(length=36), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('tenant_id', sa.String(length=36), nullable=True),
+    sa.Column('vendor_id', sa.String(length=64), nullable=True),
+    sa.Column('scopes', sa.JSON(), nullable=False),
+    sa.Column('secret_hash', sa.String(length=200), nullable=False),
+    sa.Column('previous_secret_hash', sa.String(length=200), nullable=True),
+    sa.Column('previous_secret_expires_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_app_registrations_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('client_id', name=op.f('pk_app_registrations'))
+    )
+    with op.batch_alter_table('app_registrations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_app_registrations_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_app_registrations_vendor_id'), ['vendor_id'], unique=False)
 
     op.create_table('contact_pairs',
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
@@ -125,6 +151,39 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_messages_internet_message_id'), ['internet_message_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_received_at'), ['received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('remediations',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('tenant_id', sa.String(length=36), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('title', sa.String(length=256), nullable=False),
+    sa.Column('description', sa.String(), nullable=False),
+    sa.Column('severity', sa.String(length=32), nullable=False),
+    sa.Column('requested_by', sa.String(length=320), nullable=False),
+    sa.Column('created_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_remediations_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_remediations'))
+    )
+    with op.batch_alter_table('remediations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_remediations_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('saved_queries',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('tenant_id', sa.String(length=36), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('query', sa.Text(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=320), nullable=False),
+    sa.Column('created_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_saved_queries_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_queries'))
+    )
+    with op.batch_alter_table('saved_queries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saved_queries_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('verdicts',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -216,6 +275,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_verdicts_message')
 
     op.drop_table('verdicts')
+    with op.batch_alter_table('saved_queries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saved_queries_tenant_id'))
+
+    op.drop_table('saved_queries')
+    with op.batch_alter_table('remediations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_remediations_tenant_id'))
+
+    op.drop_table('remediations')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_messages_received_at'))
@@ -235,11 +302,17 @@ def downgrade() -> None:
 
     op.drop_table('custom_policies')
     op.drop_table('contact_pairs')
+    with op.batch_alter_table('app_registrations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_app_registrations_vendor_id'))
+        batch_op.drop_index(batch_op.f('ix_app_registrations_tenant_id'))
+
+    op.drop_table('app_registrations')
     with op.batch_alter_table('accepted_domains', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_accepted_domains_tenant_id'))
 
     op.drop_table('accepted_domains')
     op.drop_table('tenants')
+    op.drop_table('signing_keys')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))

@@ -1,0 +1,131 @@
+"""FastAPI dependencies that turn `Authorization: Bearer <token>` into a Principal and check its scopes.
+
+    principal                  -> Principal (401 when the token is missing, invalid or its app revoked)
+    require_scopes(*scopes)    -> dependency: every scope needed, else 403 naming the missing one
+    require_any_scope(*scopes) -> dependency: one of the scopes is enough
+
+The signing key and the clock come from request.app.state.services. A revoked app's tokens stop
+working within REVOCATION_TTL: each request checks the app's revoked_at, cached that long per app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+from fastapi import Request
+from joserfc.jwk import ECKey
+from sqlalchemy import select
+
+from ramparts.errors import AuthError, Forbidden
+from ramparts.identity.keys import load_signing_key
+from ramparts.identity.models import AppRegistration
+from ramparts.identity.tokens import INVALID_TOKEN, Principal, verify_token
+from ramparts.services import Services
+
+REVOCATION_TTL = dt.timedelta(seconds=5)
+_KEY = "identity.signing_key"
+_ACTIVE = "identity.active_apps"
+_lock = threading.Lock()
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def signing_key(services: Services) -> ECKey:
+    """The token signing key, loaded (or made) once per process."""
+    key = services.extras.get(_KEY)
+    if key is None:
+        with _lock:
+            key = services.extras.get(_KEY)
+            if key is None:
+                with services.sessions() as session:
+                    key = load_signing_key(session)
+                services.extras[_KEY] = key
+    assert isinstance(key, ECKey)
+    return key
+
+
+class ActiveApps:
+    """Whether an app is still allowed (not revoked, not deleted), remembered for REVOCATION_TTL."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[dt.datetime, bool]] = {}
+        self._lock = threading.Lock()
+
+    def is_active(self, services: Services, client_id: str, now: dt.datetime) -> bool:
+        with self._lock:
+            cached = self._seen.get(client_id)
+        if cached is not None and now - cached[0] < REVOCATION_TTL:
+            return cached[1]
+        with services.sessions() as session:
+            revoked = session.execute(
+                select(AppRegistration.revoked_at).where(AppRegistration.client_id == client_id)
+            ).first()
+        active = revoked is not None and revoked[0] is None
+        with self._lock:
+            self._seen[client_id] = (now, active)
+        return active
+
+    def forget(self, client_id: str) -> None:
+        """Drop what is known of an app (call after revoking it in this process)."""
+        with self._lock:
+            self._seen.pop(client_id, None)
+
+
+def active_apps(services: Services) -> ActiveApps:
+    cache = services.extras.get(_ACTIVE)
+    if cache is None:
+        with _lock:
+            cache = services.extras.setdefault(_ACTIVE, ActiveApps())
+    assert isinstance(cache, ActiveApps)
+    return cache
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError(INVALID_TOKEN)
+    return token.strip()
+
+
+def principal(request: Request) -> Principal:
+    """The caller behind the request's bearer token (a sync dependency: FastAPI runs it in a thread)."""
+    services = services_of(request)
+    now = services.clock()
+    found = verify_token(bearer_token(request), key=signing_key(services), now=now)
+    if not active_apps(services).is_active(services, found.client_id, now):
+        raise AuthError(INVALID_TOKEN)
+    return found
+
+
+def _check(found: Principal, needed: tuple[str, ...], *, any_of: bool) -> Principal:
+    if any_of:
+        if not any(found.has(scope) for scope in needed):
+            raise Forbidden(f"missing permission: this API requires one of {', '.join(needed)}")
+        return found
+    for scope in needed:
+        if not found.has(scope):
+            raise Forbidden(f"missing permission {scope}; this API requires {', '.join(needed)}")
+    return found
+
+
+def require_scopes(*scopes: str) -> Callable[[Request], Principal]:
+    """A dependency giving the Principal when its token holds every one of `scopes`."""
+
+    def dependency(request: Request) -> Principal:
+        return _check(principal(request), scopes, any_of=False)
+
+    return dependency
+
+
+def require_any_scope(*scopes: str) -> Callable[[Request], Principal]:
+    """A dependency giving the Principal when its token holds at least one of `scopes`."""
+
+    def dependency(request: Request) -> Principal:
+        return _check(principal(request), scopes, any_of=True)
+
+    return dependency

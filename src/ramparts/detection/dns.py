@@ -1,0 +1,220 @@
+"""The DNS resolver behind SPF, DKIM and DMARC: dnspython with a bounded, TTL-aware cache.
+
+Lookups are synchronous (pyspf and dkimpy call them from inside their own code); async callers go
+through `Resolver.run_in_thread` or the `a*` helpers. `cache_only()` gives a view that answers from the
+cache and raises `CacheMiss` otherwise, so that a check whose lookups are all cached can run on the
+event loop without a thread hop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar, cast
+
+import dns.exception
+import dns.name
+import dns.resolver
+
+from ramparts.errors import RampartsError
+
+RecordType = Literal["TXT", "A", "AAAA", "MX", "PTR"]
+Answer = list[str] | list[tuple[bytes, ...]] | list[tuple[int, str]]
+T = TypeVar("T")
+
+
+class DnsTempError(RampartsError):
+    """A lookup that may succeed later: timeout, SERVFAIL, no reachable nameserver."""
+
+    code = "dnsTempError"
+
+
+class CacheMiss(RampartsError):
+    """Raised by a cache-only view when an answer is not cached; the caller retries with the network."""
+
+    code = "dnsCacheMiss"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolverSettings:
+    nameserver: str = ""
+    """"host" or "host:port" ("[::1]:53" for IPv6); empty = the system configuration."""
+    timeout: float = 2.0
+    max_ttl: float = 3600.0
+    min_ttl: float = 30.0
+    negative_ttl: float = 300.0
+    """How long NXDOMAIN / no-answer is remembered (bounded by max_ttl)."""
+    temperror_ttl: float = 30.0
+    """How long a timeout or SERVFAIL is remembered: a dead nameserver costs one timeout, not one per message."""
+    max_entries: int = 50_000
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """("127.0.0.1", 5353) from "127.0.0.1:5353"; port 53 when absent."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else 53
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, int(port)
+    return text, 53
+
+
+class _Lookups:
+    """Typed accessors over one `_get`; shared by the resolver and its cache-only view."""
+
+    def _get(self, name: str, rdtype: RecordType) -> Answer:
+        raise NotImplementedError
+
+    def txt(self, name: str) -> list[str]:
+        """TXT records, each record's strings joined; [] for NXDOMAIN or no TXT."""
+        return [b"".join(parts).decode("utf-8", "replace") for parts in self.txt_raw(name)]
+
+    def txt_raw(self, name: str) -> list[tuple[bytes, ...]]:
+        return cast("list[tuple[bytes, ...]]", self._get(name, "TXT"))
+
+    def a(self, name: str) -> list[str]:
+        return cast("list[str]", self._get(name, "A"))
+
+    def aaaa(self, name: str) -> list[str]:
+        return cast("list[str]", self._get(name, "AAAA"))
+
+    def mx(self, name: str) -> list[tuple[int, str]]:
+        return cast("list[tuple[int, str]]", self._get(name, "MX"))
+
+    def ptr(self, name: str) -> list[str]:
+        return cast("list[str]", self._get(name, "PTR"))
+
+
+class Resolver(_Lookups):
+    def __init__(
+        self, settings: ResolverSettings | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.settings = settings or ResolverSettings()
+        self._clock = clock
+        self._cache: dict[tuple[str, str], tuple[float, Answer | DnsTempError]] = {}
+        self._lock = threading.Lock()
+        self._setup_error = ""
+        self.lookups = 0
+        """Network lookups made (cache misses), for tests and metrics."""
+        if self.settings.nameserver:
+            host, port = parse_nameserver(self.settings.nameserver)
+            self._resolver = dns.resolver.Resolver(configure=False)
+            self._resolver.nameservers = [host]
+            self._resolver.port = port
+        else:
+            try:
+                self._resolver = dns.resolver.Resolver(configure=True)
+            except dns.resolver.NoResolverConfiguration as exc:
+                self._resolver = dns.resolver.Resolver(configure=False)
+                self._setup_error = f"no system DNS configuration: {exc}"
+        self._resolver.timeout = self.settings.timeout
+        self._resolver.lifetime = self.settings.timeout
+        self._resolver.cache = None
+
+    def cache_only(self) -> CachedView:
+        return CachedView(self)
+
+    async def run_in_thread(self, func: Callable[[], T]) -> T:
+        return await asyncio.to_thread(func)
+
+    async def atxt(self, name: str) -> list[str]:
+        return await asyncio.to_thread(self.txt, name)
+
+    async def aa(self, name: str) -> list[str]:
+        return await asyncio.to_thread(self.a, name)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def cached(self, name: str, rdtype: RecordType) -> Answer | DnsTempError | None:
+        """The live cached answer (or cached temporary error), None when not cached."""
+        key = (_normalise(name), rdtype)
+        entry = self._cache.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires <= self._clock():
+            with self._lock:
+                self._cache.pop(key, None)
+            return None
+        return value
+
+    def _get(self, name: str, rdtype: RecordType) -> Answer:
+        value = self.cached(name, rdtype)
+        if value is None:
+            value, ttl = self._query(_normalise(name), rdtype)
+            self._store((_normalise(name), rdtype), value, ttl)
+        if isinstance(value, DnsTempError):
+            raise value
+        return value
+
+    def _store(self, key: tuple[str, str], value: Answer | DnsTempError, ttl: float) -> None:
+        with self._lock:
+            if len(self._cache) >= self.settings.max_entries:
+                # Oldest insertion first: cheap and good enough for a handful of hot domains.
+                for stale in list(self._cache)[: max(1, self.settings.max_entries // 10)]:
+                    del self._cache[stale]
+            self._cache[key] = (self._clock() + ttl, value)
+
+    def _query(self, name: str, rdtype: RecordType) -> tuple[Answer | DnsTempError, float]:
+        s = self.settings
+        self.lookups += 1
+        if self._setup_error:
+            return DnsTempError(self._setup_error), s.temperror_ttl
+        if not name or len(name) > 253 or any(not 0 < len(label) < 64 for label in name.split(".")):
+            return [], s.negative_ttl
+        try:
+            answer = self._resolver.resolve(name, rdtype, search=False, raise_on_no_answer=False)
+        except dns.resolver.NXDOMAIN:
+            return [], min(s.negative_ttl, s.max_ttl)
+        except (dns.resolver.NoNameservers, dns.exception.Timeout, dns.resolver.LifetimeTimeout) as exc:
+            return DnsTempError(f"{rdtype} {name}: {exc.__class__.__name__}"), s.temperror_ttl
+        except (dns.resolver.YXDOMAIN, dns.name.NameTooLong, dns.name.EmptyLabel, dns.name.LabelTooLong):
+            return [], s.negative_ttl
+        except dns.exception.DNSException as exc:
+            return DnsTempError(f"{rdtype} {name}: {exc.__class__.__name__}: {exc}"), s.temperror_ttl
+        rrset = answer.rrset
+        if rrset is None:
+            return [], min(s.negative_ttl, s.max_ttl)
+        ttl = min(max(float(rrset.ttl), s.min_ttl), s.max_ttl)
+        values: Answer
+        if rdtype == "TXT":
+            values = [tuple(rdata.strings) for rdata in rrset]
+        elif rdtype in ("A", "AAAA"):
+            values = [str(rdata.address) for rdata in rrset]
+        elif rdtype == "MX":
+            values = [(int(rdata.preference), rdata.exchange.to_text(omit_final_dot=True)) for rdata in rrset]
+        else:
+            values = [rdata.target.to_text(omit_final_dot=True) for rdata in rrset]
+        return values, ttl
+
+
+class CachedView(_Lookups):
+    """The same lookup methods, answering only from the cache; `CacheMiss` otherwise."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+
+    def _get(self, name: str, rdtype: RecordType) -> Answer:
+        value = self._resolver.cached(name, rdtype)
+        if value is None:
+            raise CacheMiss(f"{rdtype} {name}")
+        if isinstance(value, DnsTempError):
+            raise value
+        return value
+
+
+
+Lookup = Resolver | CachedView
+"""What the checks take: the resolver itself, or its cache-only view."""
+
+
+def _normalise(name: str) -> str:
+    return name.strip().rstrip(".").lower()
+

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select
+
+from ramparts.store.all_models import Base
+from ramparts.store.db import open_control_plane
+from ramparts.store.models import AcceptedDomain, Tenant
+
+
+def _check_round_trip(url: str) -> None:
+    sessions = open_control_plane(url)
+    engine = sessions.kw["bind"]
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    stamp = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    with sessions.begin() as session:
+        tenant = Tenant(name="contoso", created_at=stamp)
+        session.add(tenant)
+        session.flush()
+        session.add(AcceptedDomain(domain="contoso.com", tenant_id=tenant.id))
+    with sessions() as session:
+        loaded = session.scalar(select(Tenant).where(Tenant.name == "contoso"))
+        assert loaded is not None
+        assert loaded.created_at == stamp
+        assert loaded.created_at.tzinfo is not None
+    again = open_control_plane(url)  # migrating again is a no-op
+    again.kw["bind"].dispose()
+    engine.dispose()
+
+
+def test_sqlite_migrates_and_keeps_utc(tmp_path: Path) -> None:
+    _check_round_trip(f"sqlite:///{tmp_path / 'control.sqlite3'}")
+
+
+def test_postgresql_migrates_with_the_same_models(postgres_url: str) -> None:
+    _check_round_trip(postgres_url)
+
+
+def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
+    sessions = open_control_plane(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    with pytest.raises(Exception, match="naive datetime"), sessions.begin() as session:
+        session.add(Tenant(name="x", created_at=dt.datetime(2024, 1, 1)))
+        session.flush()
+    sessions.kw["bind"].dispose()
