@@ -30,14 +30,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import best_of, write_result  # noqa: E402
-from ramparts.config import load_settings  # noqa: E402
-from ramparts.demo import DemoTraffic  # noqa: E402
-from ramparts.mailflow.ingest import ensure_demo_tenants  # noqa: E402
-from ramparts.mailflow.runner import run_offline  # noqa: E402
-from ramparts.services import open_services  # noqa: E402
-from ramparts.telemetry.duckdb_store import DuckDBStore  # noqa: E402
-from ramparts.telemetry.writer import TelemetryWriter  # noqa: E402
+from bench.common import best_of, write_result
+from ramparts.config import load_settings
+from ramparts.demo import DemoTraffic
+from ramparts.mailflow.ingest import ensure_demo_tenants
+from ramparts.mailflow.runner import run_offline
+from ramparts.services import open_services
+from ramparts.telemetry.duckdb_store import DuckDBStore
+from ramparts.telemetry.writer import TelemetryWriter
 
 
 def parse_only(raws: list[bytes]) -> None:
@@ -66,14 +66,23 @@ def telemetry_rate(workdir: Path, rows: int = 200_000) -> float:
     writer = TelemetryWriter(store, max_rows=20_000)
     when = dt.datetime.now(dt.UTC)
     template = {
-        "Timestamp": when, "InternetMessageId": "<x@y>", "SenderFromAddress": "a@partner.example",
-        "SenderFromDomain": "partner.example", "Subject": "Quarterly numbers for review", "DeliveryAction": "Delivered",
-        "DeliveryLocation": "Inbox/folder", "ThreatTypes": "", "EmailDirection": "Inbound", "BulkComplaintLevel": 1,
+        "Timestamp": when,
+        "InternetMessageId": "<x@y>",
+        "SenderFromAddress": "a@partner.example",
+        "SenderFromDomain": "partner.example",
+        "Subject": "Quarterly numbers for review",
+        "DeliveryAction": "Delivered",
+        "DeliveryLocation": "Inbox/folder",
+        "ThreatTypes": "",
+        "EmailDirection": "Inbound",
+        "BulkComplaintLevel": 1,
         "AuthenticationDetails": '{"SPF":"pass","DKIM":"pass","DMARC":"pass","CompAuth":"pass"}',
         "TenantId": "t1",
     }
-    batch = [{**template, "NetworkMessageId": f"m{i}", "RecipientEmailAddress": f"u{i % 50}@contoso.com",
-              "ReportId": str(i)} for i in range(rows)]
+    batch = [
+        {**template, "NetworkMessageId": f"m{i}", "RecipientEmailAddress": f"u{i % 50}@contoso.com", "ReportId": str(i)}
+        for i in range(rows)
+    ]
     started = time.perf_counter()
     for start in range(0, rows, 5000):
         writer.add({"EmailEvents": batch[start : start + 5000]})
@@ -106,9 +115,20 @@ def smtp_rate(raws: list[tuple[list[str], bytes]], clients: int, workdir: Path) 
     ensure_demo_tenants(settings)
     smtp_port, http_port = _free_port(), _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "ramparts", "serve", "--data-dir", str(data), "--smtp", f"127.0.0.1:{smtp_port}",
-         "--http", f"127.0.0.1:{http_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "ramparts",
+            "serve",
+            "--data-dir",
+            str(data),
+            "--smtp",
+            f"127.0.0.1:{smtp_port}",
+            "--http",
+            f"127.0.0.1:{http_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     peak = 0
     stop = threading.Event()
@@ -153,8 +173,12 @@ def smtp_rate(raws: list[tuple[list[str], bytes]], clients: int, workdir: Path) 
         server.terminate()
         server.wait(timeout=30)
     total = sum(acked)
-    return {"acked": total, "accept_msgs_per_s": total / accepted, "end_to_end_msgs_per_s": total / drained,
-            "server_peak_rss_mb": peak / 1024}
+    return {
+        "acked": total,
+        "accept_msgs_per_s": total / accepted,
+        "end_to_end_msgs_per_s": total / drained,
+        "server_peak_rss_mb": peak / 1024,
+    }
 
 
 def main() -> None:
@@ -186,15 +210,23 @@ def main() -> None:
     print(f"ramparts pipeline      : {rate:8.0f} msg/s   ratio {ratio:.2f} x parse-only (target >= 0.5)")
     print(f"telemetry writes       : {rows_rate:8.0f} rows/s (target >= 50,000)")
     if smtp:
-        print(f"SMTP, {args.clients} clients        : {smtp['accept_msgs_per_s']:8.0f} msg/s acknowledged, "
-              f"{smtp['end_to_end_msgs_per_s']:.0f} msg/s through the pipeline (target >= 300)")
+        print(
+            f"SMTP, {args.clients} clients        : {smtp['accept_msgs_per_s']:8.0f} msg/s acknowledged, "
+            f"{smtp['end_to_end_msgs_per_s']:.0f} msg/s through the pipeline (target >= 300)"
+        )
         print(f"server peak RSS        : {smtp['server_peak_rss_mb']:8.0f} MB (target < 300)")
     path = write_result(
         "pipeline",
         {
-            "messages": len(raws), "mean_message_bytes": size, "parse_only_msgs_per_s": parse_rate,
-            "pipeline_msgs_per_s": rate, "ratio_vs_parse_only": ratio, "telemetry_rows_per_s": rows_rate,
-            "locations": locations, "smtp": smtp, "cpu_count": os.cpu_count(),
+            "messages": len(raws),
+            "mean_message_bytes": size,
+            "parse_only_msgs_per_s": parse_rate,
+            "pipeline_msgs_per_s": rate,
+            "ratio_vs_parse_only": ratio,
+            "telemetry_rows_per_s": rows_rate,
+            "locations": locations,
+            "smtp": smtp,
+            "cpu_count": os.cpu_count(),
         },
     )
     print(f"written: {path}")

@@ -15,7 +15,9 @@ def test_add_and_list_tenants_with_audit(tmp_path: Path) -> None:
     sessions = open_control_plane(f"sqlite:///{tmp_path / 'c.sqlite3'}")
     with sessions.begin() as session:
         add_tenant(
-            session, "contoso", ["Contoso.com", "contoso.net."],
+            session,
+            "contoso",
+            ["Contoso.com", "contoso.net."],
             mailboxes=[MailboxSpec.parse("megan@contoso.com:Megan Bowen:Strict")],
         )
     with sessions() as session:

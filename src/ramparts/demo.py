@@ -131,8 +131,14 @@ class DemoTraffic:
     def messages(self, count: int) -> Iterator[tuple[Envelope, bytes, str]]:
         """(envelope, raw message, kind) for `count` messages; kinds in realistic proportions."""
         kinds = (
-            ["business"] * 40 + ["newsletter"] * 18 + ["spam"] * 12 + ["phish"] * 12
-            + ["impersonation"] * 6 + ["malware"] * 6 + ["executable"] * 3 + ["internal"] * 3
+            ["business"] * 40
+            + ["newsletter"] * 18
+            + ["spam"] * 12
+            + ["phish"] * 12
+            + ["impersonation"] * 6
+            + ["malware"] * 6
+            + ["executable"] * 3
+            + ["internal"] * 3
         )
         for _ in range(count):
             kind = self.random.choice(kinds)
@@ -193,8 +199,11 @@ class DemoTraffic:
         sender = self.random.choice(SPAMMERS)
         domain = sender.rpartition("@")[2]
         subject = self.random.choice(
-            ("CONGRATULATIONS!!! YOU HAVE WON $1,000,000", "Cheap meds, no prescription needed",
-             "Double your bitcoin in 24 hours guaranteed")
+            (
+                "CONGRATULATIONS!!! YOU HAVE WON $1,000,000",
+                "Cheap meds, no prescription needed",
+                "Double your bitcoin in 24 hours guaranteed",
+            )
         )
         message = self._base(("", sender), to, subject, when)
         message.set_content(
@@ -208,8 +217,12 @@ class DemoTraffic:
         own = tenant.domains[0]
         stem, _, tld = own.rpartition(".")
         lookalike = self.random.choice(
-            (f"{stem.replace('o', '0', 1)}.{tld}", f"{stem}-secure.{tld}", f"{stem}-helpdesk.{tld}",
-             f"{stem.replace('m', 'rn', 1) if 'm' in stem else stem + 'l'}.{tld}")
+            (
+                f"{stem.replace('o', '0', 1)}.{tld}",
+                f"{stem}-secure.{tld}",
+                f"{stem}-helpdesk.{tld}",
+                f"{stem.replace('m', 'rn', 1) if 'm' in stem else stem + 'l'}.{tld}",
+            )
         )
         sender = ("IT Service Desk", f"it-support@{lookalike}")
         message = self._base(sender, to, "Action required: your mailbox password expires today", when)
@@ -244,8 +257,9 @@ class DemoTraffic:
         if self.random.random() < 0.5:
             message.add_attachment(_eicar(), maintype="application", subtype="octet-stream", filename="invoice.com")
         else:
-            message.add_attachment(_zip_with("invoice.txt", _eicar()), maintype="application", subtype="zip",
-                                   filename="invoice.zip")
+            message.add_attachment(
+                _zip_with("invoice.txt", _eicar()), maintype="application", subtype="zip", filename="invoice.zip"
+            )
         return message, sender[1], self._ip("91.240.118")
 
     def _executable(self, tenant: DemoTenant, to: MailboxSpec, when: dt.datetime) -> tuple[EmailMessage, str, str]:

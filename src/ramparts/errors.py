@@ -2,6 +2,7 @@
 
 RampartsError
  +-- ConfigError            settings that cannot work (bad path, bad listen address)
+ +-- SpoolCorrupt           a spool file that cannot be read back (mailflow.spool; moved to failed/)
  +-- MessageRejected        a message refused with an SMTP reply code (size, unknown domain)
  +-- NotFound               a tenant, user, message or app that does not exist (HTTP 404)
  +-- InvalidInput           a request or argument that names a field and a reason (HTTP 400/422)

@@ -142,6 +142,8 @@ def json_value(value: Any) -> Any:
 
 
 def json_rows(result: QueryResult) -> list[dict[str, Any]]:
+    """The result's rows as JSON objects (run_kql already gives JSON-ready values; this is a safety net
+    for any engine value that is not, such as a NaN)."""
     return [{name: json_value(value) for name, value in row.items()} for row in result.rows]
 
 

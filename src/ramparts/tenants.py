@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ramparts.errors import InvalidInput, NotFound
-from ramparts.policy.presets import PRESETS
 from ramparts.identity.audit import record
+from ramparts.policy.presets import PRESETS
 from ramparts.store.models import AcceptedDomain, Mailbox, Tenant
 
 
@@ -72,8 +72,14 @@ def add_tenant(
     session.add_all(AcceptedDomain(domain=d, tenant_id=tenant.id) for d in cleaned)
     for spec in mailboxes:
         add_mailbox(session, tenant, spec, actor=actor)
-    record(session, actor=actor, tenant_id=tenant.id, action="tenant.add", target=name,
-           details={"domains": cleaned, "default_policy": default_policy})
+    record(
+        session,
+        actor=actor,
+        tenant_id=tenant.id,
+        action="tenant.add",
+        target=name,
+        details={"domains": cleaned, "default_policy": default_policy},
+    )
     return tenant
 
 

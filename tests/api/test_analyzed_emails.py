@@ -33,39 +33,61 @@ def seed(services: Services) -> dict[str, str]:
     for i in range(7):
         tenant = "fabrikam" if i == 6 else "contoso"
         phish = i in (1, 4)
-        events.append({
-            "Timestamp": NOW - dt.timedelta(minutes=i),
-            "NetworkMessageId": f"nmid-{i}",
-            "InternetMessageId": f"<m{i}@partner.example>",
-            "SenderFromAddress": "it-support@c0ntoso.com" if phish else "adele@partner.example",
-            "SenderFromDomain": "c0ntoso.com" if phish else "partner.example",
-            "SenderDisplayName": "IT Desk" if phish else "Adele Vance",
-            "SenderMailFromAddress": "bounce@partner.example",
-            "SenderIPv4": "203.0.113.7",
-            "RecipientEmailAddress": f"user{i}@{tenant}.example",
-            "RecipientDomain": f"{tenant}.example",
-            "Subject": "Verify your password" if phish else f"Report {i}",
-            "EmailDirection": "Inbound",
-            "DeliveryAction": "Blocked" if phish else "Delivered",
-            "DeliveryLocation": "Quarantine" if phish else "Inbox/folder",
-            "LatestDeliveryAction": "Blocked" if phish else "Delivered",
-            "LatestDeliveryLocation": "Quarantine" if phish else "Inbox/folder",
-            "ThreatTypes": "Phish, Spam" if phish else "",
-            "OriginalThreatTypes": "Phish, Spam" if phish else "",
-            "DetectionMethods": '{"Phish":["Impersonation domain"]}' if phish else "",
-            "ConfidenceLevel": '{"Phish":"High","Spam":"5"}' if phish else "",
-            "AuthenticationDetails": '{"SPF":"fail","DKIM":"none","DMARC":"fail","CompAuth":"fail"}',
-            "BulkComplaintLevel": 1,
-            "EmailSize": 2048 + i,
-            "EmailClusterId": 42,
-            "ReportId": f"r{i}",
-            "TenantId": ids[tenant],
-        })
-    urls = [{"Timestamp": NOW, "NetworkMessageId": "nmid-1", "Url": "http://login.c0ntoso.com/owa", "UrlDomain":
-             "login.c0ntoso.com", "UrlLocation": "Body", "ReportId": "u1", "TenantId": ids["contoso"]}]
-    files = [{"Timestamp": NOW, "NetworkMessageId": "nmid-0", "RecipientEmailAddress": "user0@contoso.example",
-              "FileName": "report.pdf", "FileType": "pdf", "SHA256": "ab" * 32, "FileSize": 900, "ThreatTypes": "",
-              "ReportId": "f0", "TenantId": ids["contoso"]}]
+        events.append(
+            {
+                "Timestamp": NOW - dt.timedelta(minutes=i),
+                "NetworkMessageId": f"nmid-{i}",
+                "InternetMessageId": f"<m{i}@partner.example>",
+                "SenderFromAddress": "it-support@c0ntoso.com" if phish else "adele@partner.example",
+                "SenderFromDomain": "c0ntoso.com" if phish else "partner.example",
+                "SenderDisplayName": "IT Desk" if phish else "Adele Vance",
+                "SenderMailFromAddress": "bounce@partner.example",
+                "SenderIPv4": "203.0.113.7",
+                "RecipientEmailAddress": f"user{i}@{tenant}.example",
+                "RecipientDomain": f"{tenant}.example",
+                "Subject": "Verify your password" if phish else f"Report {i}",
+                "EmailDirection": "Inbound",
+                "DeliveryAction": "Blocked" if phish else "Delivered",
+                "DeliveryLocation": "Quarantine" if phish else "Inbox/folder",
+                "LatestDeliveryAction": "Blocked" if phish else "Delivered",
+                "LatestDeliveryLocation": "Quarantine" if phish else "Inbox/folder",
+                "ThreatTypes": "Phish, Spam" if phish else "",
+                "OriginalThreatTypes": "Phish, Spam" if phish else "",
+                "DetectionMethods": '{"Phish":["Impersonation domain"]}' if phish else "",
+                "ConfidenceLevel": '{"Phish":"High","Spam":"5"}' if phish else "",
+                "AuthenticationDetails": '{"SPF":"fail","DKIM":"none","DMARC":"fail","CompAuth":"fail"}',
+                "BulkComplaintLevel": 1,
+                "EmailSize": 2048 + i,
+                "EmailClusterId": 42,
+                "ReportId": f"r{i}",
+                "TenantId": ids[tenant],
+            }
+        )
+    urls = [
+        {
+            "Timestamp": NOW,
+            "NetworkMessageId": "nmid-1",
+            "Url": "http://login.c0ntoso.com/owa",
+            "UrlDomain": "login.c0ntoso.com",
+            "UrlLocation": "Body",
+            "ReportId": "u1",
+            "TenantId": ids["contoso"],
+        }
+    ]
+    files = [
+        {
+            "Timestamp": NOW,
+            "NetworkMessageId": "nmid-0",
+            "RecipientEmailAddress": "user0@contoso.example",
+            "FileName": "report.pdf",
+            "FileType": "pdf",
+            "SHA256": "ab" * 32,
+            "FileSize": 900,
+            "ThreatTypes": "",
+            "ReportId": "f0",
+            "TenantId": ids["contoso"],
+        }
+    ]
     services.writer.add({"EmailEvents": events, "EmailUrlInfo": urls, "EmailAttachmentInfo": files})
     services.writer.flush()
     return ids
@@ -90,15 +112,21 @@ def call(services: Services, scopes: list[str], tenant: str, method: str, path: 
 
 def test_list_is_newest_first_and_confined_to_the_tenant(services: Services) -> None:
     ids = seed(services)
-    response = call(services, [ANALYZED_MESSAGE_READ], ids["contoso"], "GET", "/v1.0/security/collaboration/analyzedEmails")
+    response = call(
+        services, [ANALYZED_MESSAGE_READ], ids["contoso"], "GET", "/v1.0/security/collaboration/analyzedEmails"
+    )
     assert response.status_code == 200
     body = response.json()
     assert [e["networkMessageId"] for e in body["value"]] == [f"nmid-{i}" for i in range(6)]
     first, phish = body["value"][0], body["value"][1]
     assert first["attachments"][0]["fileName"] == "report.pdf" and first["attachments"][0]["sha256"] == "ab" * 32
     assert phish["threatTypes"] == ["phish", "spam"]
-    assert phish["latestDelivery"] == {"action": "blocked", "location": "quarantine", "originalThreats": "Phish, Spam",
-                                       "latestThreats": "Phish, Spam"}
+    assert phish["latestDelivery"] == {
+        "action": "blocked",
+        "location": "quarantine",
+        "originalThreats": "Phish, Spam",
+        "latestThreats": "Phish, Spam",
+    }
     assert phish["urls"] == [{"url": "http://login.c0ntoso.com/owa", "threatType": "none", "detectionMethod": ""}]
     assert phish["senderDetail"]["fromAddress"] == "it-support@c0ntoso.com"
     assert phish["authenticationDetails"]["dmarc"] == "fail"
@@ -121,8 +149,14 @@ def test_list_is_newest_first_and_confined_to_the_tenant(services: Services) -> 
 )
 def test_filters(services: Services, odata: str, expected: list[str]) -> None:
     ids = seed(services)
-    response = call(services, [ANALYZED_MESSAGE_READ], ids["contoso"], "GET",
-                    "/v1.0/security/collaboration/analyzedEmails", params={"$filter": odata})
+    response = call(
+        services,
+        [ANALYZED_MESSAGE_READ],
+        ids["contoso"],
+        "GET",
+        "/v1.0/security/collaboration/analyzedEmails",
+        params={"$filter": odata},
+    )
     assert response.status_code == 200, response.text
     assert [e["networkMessageId"] for e in response.json()["value"]] == expected
 
@@ -130,8 +164,14 @@ def test_filters(services: Services, odata: str, expected: list[str]) -> None:
 def test_bad_filters_name_the_problem(services: Services) -> None:
     ids = seed(services)
     for odata, words in [("colour eq 'blue'", "cannot filter on 'colour'"), ("subject eq", "invalid $filter")]:
-        response = call(services, [ANALYZED_MESSAGE_READ], ids["contoso"], "GET",
-                        "/v1.0/security/collaboration/analyzedEmails", params={"$filter": odata})
+        response = call(
+            services,
+            [ANALYZED_MESSAGE_READ],
+            ids["contoso"],
+            "GET",
+            "/v1.0/security/collaboration/analyzedEmails",
+            params={"$filter": odata},
+        )
         assert response.status_code == 400
         assert words in response.json()["error"]["message"]
 
@@ -159,9 +199,13 @@ def test_paging_with_next_link_and_count(services: Services) -> None:
 
 def test_get_by_id_and_isolation(services: Services) -> None:
     ids = seed(services)
-    own = call(services, [ANALYZED_MESSAGE_READ], ids["contoso"], "GET", "/v1.0/security/collaboration/analyzedEmails/r1")
+    own = call(
+        services, [ANALYZED_MESSAGE_READ], ids["contoso"], "GET", "/v1.0/security/collaboration/analyzedEmails/r1"
+    )
     assert own.status_code == 200 and own.json()["networkMessageId"] == "nmid-1"
-    other = call(services, [ANALYZED_MESSAGE_READ], ids["fabrikam"], "GET", "/v1.0/security/collaboration/analyzedEmails/r1")
+    other = call(
+        services, [ANALYZED_MESSAGE_READ], ids["fabrikam"], "GET", "/v1.0/security/collaboration/analyzedEmails/r1"
+    )
     assert other.status_code == 404
 
 
@@ -169,10 +213,18 @@ def test_scopes_are_enforced(services: Services) -> None:
     ids = seed(services)
     wrong = call(services, [THREAT_HUNTING_READ], ids["contoso"], "GET", "/v1.0/security/collaboration/analyzedEmails")
     assert wrong.status_code == 403 and "SecurityAnalyzedMessage" in wrong.json()["error"]["message"]
-    body = {"action": "moveToJunk", "analyzedEmails": [{"networkMessageId": "nmid-0",
-                                                        "recipientEmailAddress": "user0@contoso.example"}]}
-    read_only = call(services, [ANALYZED_MESSAGE_READ], ids["contoso"], "POST",
-                     "/v1.0/security/collaboration/analyzedEmails/remediate", json=body)
+    body = {
+        "action": "moveToJunk",
+        "analyzedEmails": [{"networkMessageId": "nmid-0", "recipientEmailAddress": "user0@contoso.example"}],
+    }
+    read_only = call(
+        services,
+        [ANALYZED_MESSAGE_READ],
+        ids["contoso"],
+        "POST",
+        "/v1.0/security/collaboration/analyzedEmails/remediate",
+        json=body,
+    )
     assert read_only.status_code == 403
     unauthenticated = anyio.run(_anonymous, services)
     assert unauthenticated == 401
@@ -186,23 +238,40 @@ async def _anonymous(services: Services) -> int:
 
 def test_remediate_answers_202_with_a_status_location(services: Services) -> None:
     ids = seed(services)
-    body = {"displayName": "move phish", "severity": "high", "action": "moveToJunk",
-            "analyzedEmails": [{"networkMessageId": "nmid-0", "recipientEmailAddress": "user0@contoso.example"}]}
-    response = call(services, [ANALYZED_MESSAGE_READ_WRITE], ids["contoso"], "POST",
-                    "/v1.0/security/collaboration/analyzedEmails/microsoft.graph.security.remediate", json=body)
+    body = {
+        "displayName": "move phish",
+        "severity": "high",
+        "action": "moveToJunk",
+        "analyzedEmails": [{"networkMessageId": "nmid-0", "recipientEmailAddress": "user0@contoso.example"}],
+    }
+    response = call(
+        services,
+        [ANALYZED_MESSAGE_READ_WRITE],
+        ids["contoso"],
+        "POST",
+        "/v1.0/security/collaboration/analyzedEmails/microsoft.graph.security.remediate",
+        json=body,
+    )
     assert response.status_code == 202, response.text
     location = response.headers["Location"]
     assert "/api/remediations/" in location
     deadline = time.monotonic() + 10
     status: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        status = call(services, [ANALYZED_MESSAGE_READ_WRITE], ids["contoso"], "GET",
-                      location.replace("http://testserver", "")).json()
+        status = call(
+            services, [ANALYZED_MESSAGE_READ_WRITE], ids["contoso"], "GET", location.replace("http://testserver", "")
+        ).json()
         if status["status"] == "completed":
             break
         time.sleep(0.05)
     assert status["status"] == "completed"
     assert status["items"][0]["networkMessageId"] == "nmid-0"
-    bad = call(services, [ANALYZED_MESSAGE_READ_WRITE], ids["contoso"], "POST",
-               "/v1.0/security/collaboration/analyzedEmails/remediate", json={**body, "action": "explode"})
+    bad = call(
+        services,
+        [ANALYZED_MESSAGE_READ_WRITE],
+        ids["contoso"],
+        "POST",
+        "/v1.0/security/collaboration/analyzedEmails/remediate",
+        json={**body, "action": "explode"},
+    )
     assert bad.status_code == 400 and "action" in bad.json()["error"]["message"]

@@ -12,10 +12,20 @@ def verdict(engine: str, v: Verdict, **kw: object) -> EngineVerdict:
 def test_most_serious_engine_decides_and_methods_are_merged() -> None:
     merged = merge(
         [
-            verdict("builtin", Verdict.SPAM, detection_methods={"Spam": ("Mixed analysis detection",)},
-                    spam_confidence_level=5, policy_family="Antispam"),
-            verdict("rspamd", Verdict.PHISH, detection_methods={"Phish": ("URL malicious reputation",)},
-                    threat_names=("PHISHING",), policy_family="Antispam phishing"),
+            verdict(
+                "builtin",
+                Verdict.SPAM,
+                detection_methods={"Spam": ("Mixed analysis detection",)},
+                spam_confidence_level=5,
+                policy_family="Antispam",
+            ),
+            verdict(
+                "rspamd",
+                Verdict.PHISH,
+                detection_methods={"Phish": ("URL malicious reputation",)},
+                threat_names=("PHISHING",),
+                policy_family="Antispam phishing",
+            ),
         ]
     )
     assert merged.verdict is Verdict.PHISH

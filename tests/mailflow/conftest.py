@@ -46,9 +46,13 @@ def services(tmp_path: Path) -> Iterator[Services]:
     opened = open_services(load_settings(tmp_path / "data"))
     with opened.sessions.begin() as session:
         add_tenant(
-            session, "contoso", ["contoso.com"],
-            mailboxes=[MailboxSpec("megan@contoso.com", "Megan Bowen"),
-                       MailboxSpec("lidia@contoso.com", "Lidia Holloway", "Strict")],
+            session,
+            "contoso",
+            ["contoso.com"],
+            mailboxes=[
+                MailboxSpec("megan@contoso.com", "Megan Bowen"),
+                MailboxSpec("lidia@contoso.com", "Lidia Holloway", "Strict"),
+            ],
         )
         add_tenant(session, "fabrikam", ["fabrikam.com"], default_policy="Strict")
     yield opened
@@ -56,8 +60,13 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 
 def make_message(
-    *, to: str = "megan@contoso.com", subject: str = "Quarterly numbers", verdict: str = "", bcl: int = 0,
-    sender: str = "Adele Vance <adele@partner.example>", body: str = "See https://portal.partner.example/q3 please.",
+    *,
+    to: str = "megan@contoso.com",
+    subject: str = "Quarterly numbers",
+    verdict: str = "",
+    bcl: int = 0,
+    sender: str = "Adele Vance <adele@partner.example>",
+    body: str = "See https://portal.partner.example/q3 please.",
 ) -> bytes:
     message = EmailMessage()
     message["From"] = sender
@@ -75,6 +84,10 @@ def make_message(
 
 def envelope_for(*rcpts: str, mail_from: str = "bounce@partner.example") -> Envelope:
     return Envelope(
-        mail_from=mail_from, rcpt_tos=rcpts, received_at=WHEN, network_message_id=str(uuid.uuid4()),
-        peer_ip="203.0.113.9", helo="mx.partner.example",
+        mail_from=mail_from,
+        rcpt_tos=rcpts,
+        received_at=WHEN,
+        network_message_id=str(uuid.uuid4()),
+        peer_ip="203.0.113.9",
+        helo="mx.partner.example",
     )

@@ -46,7 +46,9 @@ def test_clean_mail_lands_in_the_inbox_with_its_rows(services: Services) -> None
     assert row["TenantId"] == outcome.tenant_id
     _, urls = services.telemetry.query('SELECT "Url", "UrlDomain" FROM "EmailUrlInfo"')
     assert urls == [("https://portal.partner.example/q3", "portal.partner.example")]
-    _, files = services.telemetry.query('SELECT "FileName", "RecipientEmailAddress", "FileSize" FROM "EmailAttachmentInfo"')
+    _, files = services.telemetry.query(
+        'SELECT "FileName", "RecipientEmailAddress", "FileSize" FROM "EmailAttachmentInfo"'
+    )
     assert files == [("q3.pdf", "megan@contoso.com", 13)]
 
 

@@ -9,7 +9,7 @@ from ramparts.policy.presets import DEFAULT, STANDARD, STRICT
 
 Q = DeliveryLocation.QUARANTINE
 J = DeliveryLocation.JUNK
-I = DeliveryLocation.INBOX
+N = DeliveryLocation.INBOX
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ I = DeliveryLocation.INBOX
         (Verdict.SPAM, J, Q),
         (Verdict.JUNK, J, J),
         (Verdict.DELETED, DeliveryLocation.DELETED_ITEMS, DeliveryLocation.DELETED_ITEMS),
-        (Verdict.CLEAN, I, I),
+        (Verdict.CLEAN, N, N),
     ],
 )
 def test_preset_locations_follow_the_documented_table(
@@ -49,8 +49,8 @@ def test_bulk_threshold_differs_between_presets() -> None:
     assert standard.email_action_policy == EmailActionPolicy.ANTISPAM_BULK.value
     assert standard.quarantine_type == "Bulk"
     assert strict_five.bulk and strict_five.delivery_location is Q
-    assert not standard_five.bulk and standard_five.delivery_location is I
-    assert decide(Verdict.CLEAN, DEFAULT, bulk_complaint_level=6).delivery_location is I
+    assert not standard_five.bulk and standard_five.delivery_location is N
+    assert decide(Verdict.CLEAN, DEFAULT, bulk_complaint_level=6).delivery_location is N
 
 
 def test_spoof_and_impersonation_use_their_own_actions() -> None:
@@ -59,7 +59,7 @@ def test_spoof_and_impersonation_use_their_own_actions() -> None:
     assert decide(Verdict.PHISH, STRICT, family=spoof).delivery_location is Q
     user = EmailActionPolicy.ANTIPHISH_USER_IMPERSONATION.value
     assert decide(Verdict.PHISH, STANDARD, family=user).delivery_location is Q
-    assert decide(Verdict.PHISH, DEFAULT, family=user).delivery_location is I
+    assert decide(Verdict.PHISH, DEFAULT, family=user).delivery_location is N
 
 
 def test_delivery_fields_are_consistent() -> None:

@@ -8,11 +8,7 @@ from ramparts.policy.presets import STANDARD, STRICT, custom_policy
 
 
 def test_standard_and_strict_differ_where_documented() -> None:
-    differences = {
-        key
-        for key, value in STANDARD.to_settings().items()
-        if STRICT.to_settings()[key] != value
-    }
+    differences = {key for key, value in STANDARD.to_settings().items() if STRICT.to_settings()[key] != value}
     assert differences == {
         "spam_action",
         "spam_quarantine_tag",

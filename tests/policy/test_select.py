@@ -3,7 +3,9 @@ from __future__ import annotations
 from ramparts.policy.presets import DEFAULT, STANDARD, STRICT, custom_policy
 from ramparts.policy.select import ScopedPolicy, choose_policy
 
-FINANCE = ScopedPolicy(custom_policy("Finance", "g1", {"spam_action": "Quarantine"}), 1, frozenset(), frozenset({"contoso.com"}))
+FINANCE = ScopedPolicy(
+    custom_policy("Finance", "g1", {"spam_action": "Quarantine"}), 1, frozenset(), frozenset({"contoso.com"})
+)
 VIP = ScopedPolicy(custom_policy("VIP", "g2", {"bulk_threshold": 3}), 0, frozenset({"ceo@contoso.com"}), frozenset())
 
 

@@ -41,7 +41,9 @@ def test_postgresql_migrates_with_the_same_models(postgres_url: str) -> None:
 
 def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
     sessions = open_control_plane(f"sqlite:///{tmp_path / 'c.sqlite3'}")
-    with pytest.raises(Exception, match="naive datetime"), sessions.begin() as session:
-        session.add(Tenant(name="x", created_at=dt.datetime(2024, 1, 1)))
+    session = sessions()
+    session.add(Tenant(name="x", created_at=dt.datetime(2024, 1, 1)))
+    with pytest.raises(Exception, match="naive datetime"):
         session.flush()
+    session.close()
     sessions.kw["bind"].dispose()

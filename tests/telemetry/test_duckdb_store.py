@@ -29,14 +29,18 @@ def test_writer_batches_and_calls_back_after_commit(tmp_path: Path) -> None:
     barrier_calls: list[str] = []
     writer = TelemetryWriter(store, max_rows=3, barrier=lambda: barrier_calls.append("sync"))
     committed: list[int] = []
-    writer.add({"EmailEvents": [{"Timestamp": WHEN, "NetworkMessageId": "m1", "RecipientEmailAddress": "a@x.com"}]},
-               on_commit=lambda: committed.append(1))
+    writer.add(
+        {"EmailEvents": [{"Timestamp": WHEN, "NetworkMessageId": "m1", "RecipientEmailAddress": "a@x.com"}]},
+        on_commit=lambda: committed.append(1),
+    )
     assert committed == []
     assert store.query('SELECT count(*) FROM "EmailEvents"')[1] == [(0,)]
     writer.add(
         {
             "EmailEvents": [{"Timestamp": WHEN, "NetworkMessageId": "m2", "RecipientEmailAddress": "b@x.com"}],
-            "EmailUrlInfo": [{"Timestamp": WHEN, "NetworkMessageId": "m2", "Url": "https://x.com", "UrlChainPosition": 0}],
+            "EmailUrlInfo": [
+                {"Timestamp": WHEN, "NetworkMessageId": "m2", "Url": "https://x.com", "UrlChainPosition": 0}
+            ],
         },
         on_commit=lambda: committed.append(2),
     )
@@ -46,7 +50,8 @@ def test_writer_batches_and_calls_back_after_commit(tmp_path: Path) -> None:
     assert store.has_rows("EmailUrlInfo", "m2") and not store.has_rows("EmailUrlInfo", "m1")
     store.update_latest("m1", "A@X.com", "Quarantine", "Quarantined")
     assert store.query(
-        'SELECT "LatestDeliveryLocation", "LatestDeliveryAction" FROM "EmailEvents" WHERE "NetworkMessageId" = ?', ["m1"]
+        'SELECT "LatestDeliveryLocation", "LatestDeliveryAction" FROM "EmailEvents" WHERE "NetworkMessageId" = ?',
+        ["m1"],
     )[1] == [("Quarantine", "Quarantined")]
     store.close()
 
@@ -72,4 +77,4 @@ def test_read_only_store_cannot_write(tmp_path: Path) -> None:
 def test_clickhouse_ddl_is_nullable_mergetree() -> None:
     sql = create_table_sql(EMAIL_EVENTS, "clickhouse")
     assert "ENGINE = MergeTree" in sql
-    assert '"Timestamp" Nullable(DateTime64(6, \'UTC\'))' in sql
+    assert "\"Timestamp\" Nullable(DateTime64(6, 'UTC'))" in sql

@@ -189,32 +189,38 @@ def _untoken(token: str) -> tuple[str, str]:
         raise InvalidInput("invalid $skiptoken", field="$skiptoken") from None
 
 
-def _select(where: exp.Expression) -> exp.Select:
+def _select(where: exp.Expr) -> exp.Select:
     return exp.select("*").from_(exp.to_table("EmailEvents", quoted=True)).where(where)
 
 
-def _fetch(services: Services, query: exp.Expression) -> list[dict[str, Any]]:
+def _fetch(services: Services, query: exp.Expr) -> list[dict[str, Any]]:
     names, rows = services.telemetry.query(query.sql(dialect="duckdb"))
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def _children(services: Services, rows: list[dict[str, Any]], tenant: str) -> tuple[dict[str, Any], dict[str, Any]]:
+Children = tuple[dict[str, list[dict[str, Any]]], dict[tuple[str, str], list[dict[str, Any]]]]
+
+
+def _children(services: Services, rows: list[dict[str, Any]], tenant: str) -> Children:
     nmids = sorted({str(r["NetworkMessageId"]) for r in rows})
     if not nmids:
         return {}, {}
     in_ids = exp.column("NetworkMessageId").isin(*nmids)
     tenant_is = exp.column("TenantId").eq(exp.Literal.string(tenant))
-    url_rows = _fetch(services, exp.select("*").from_(exp.to_table("EmailUrlInfo", quoted=True)).where(
-        exp.and_(in_ids, tenant_is)))
-    file_rows = _fetch(services, exp.select("*").from_(exp.to_table("EmailAttachmentInfo", quoted=True)).where(
-        exp.and_(in_ids, tenant_is)))
+    url_rows = _fetch(
+        services, exp.select("*").from_(exp.to_table("EmailUrlInfo", quoted=True)).where(exp.and_(in_ids, tenant_is))
+    )
+    file_rows = _fetch(
+        services,
+        exp.select("*").from_(exp.to_table("EmailAttachmentInfo", quoted=True)).where(exp.and_(in_ids, tenant_is)),
+    )
     urls: dict[str, list[dict[str, Any]]] = {}
     for u in url_rows:
         urls.setdefault(str(u["NetworkMessageId"]), []).append(u)
     files: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for f in file_rows:
         files.setdefault((str(f["NetworkMessageId"]), str(f["RecipientEmailAddress"])), []).append(f)
-    return urls, files  # type: ignore[return-value]
+    return urls, files
 
 
 def _tenant_of(caller: Principal) -> str:
@@ -224,10 +230,17 @@ def _tenant_of(caller: Principal) -> str:
 
 
 def list_emails(
-    services: Services, tenant: str, *, filter_text: str | None, top: int, skiptoken: str | None,
-    start: dt.datetime | None, end: dt.datetime | None, count: bool,
+    services: Services,
+    tenant: str,
+    *,
+    filter_text: str | None,
+    top: int,
+    skiptoken: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    count: bool,
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
-    conditions: list[exp.Expression] = [exp.column("TenantId").eq(exp.Literal.string(tenant))]
+    conditions: list[exp.Expr] = [exp.column("TenantId").eq(exp.Literal.string(tenant))]
     if filter_text:
         conditions.append(FILTERS.compile(filter_text))
     for bound, op in ((start, exp.GTE), (end, exp.LT)):
@@ -237,25 +250,44 @@ def list_emails(
     base = exp.and_(*conditions)
     total = None
     if count:
-        total = int(_fetch(services, exp.select(exp.Count(this=exp.Star()).as_("n")).from_(
-            exp.to_table("EmailEvents", quoted=True)).where(base))[0]["n"])
+        total = int(
+            _fetch(
+                services,
+                exp.select(exp.Count(this=exp.Star()).as_("n"))
+                .from_(exp.to_table("EmailEvents", quoted=True))
+                .where(base),
+            )[0]["n"]
+        )
     page = base
     if skiptoken:
         stamp, report = _untoken(skiptoken)
         ts = exp.cast(exp.Literal.string(stamp), exp.DataType.build("TIMESTAMPTZ"))
-        page = exp.and_(base, exp.or_(
-            exp.LT(this=exp.column("Timestamp"), expression=ts),
-            exp.and_(exp.column("Timestamp").eq(ts), exp.GT(this=exp.column("ReportId"), expression=exp.Literal.string(report))),
-        ))
-    query = _select(page).order_by(exp.Ordered(this=exp.column("Timestamp"), desc=True)).order_by(
-        "ReportId", append=True).limit(top + 1)
+        page = exp.and_(
+            base,
+            exp.or_(
+                exp.LT(this=exp.column("Timestamp"), expression=ts),
+                exp.and_(
+                    exp.column("Timestamp").eq(ts),
+                    exp.GT(this=exp.column("ReportId"), expression=exp.Literal.string(report)),
+                ),
+            ),
+        )
+    query = (
+        _select(page)
+        .order_by(exp.Ordered(this=exp.column("Timestamp"), desc=True))
+        .order_by("ReportId", append=True)
+        .limit(top + 1)
+    )
     rows = _fetch(services, query)
     more = len(rows) > top
     rows = rows[:top]
     urls, files = _children(services, rows, tenant)
     shaped = [
-        shape(r, urls.get(str(r["NetworkMessageId"]), []),
-              files.get((str(r["NetworkMessageId"]), str(r["RecipientEmailAddress"])), []))  # type: ignore[call-overload]
+        shape(
+            r,
+            urls.get(str(r["NetworkMessageId"]), []),
+            files.get((str(r["NetworkMessageId"]), str(r["RecipientEmailAddress"])), []),
+        )
         for r in rows
     ]
     next_token = _token(rows[-1]["Timestamp"], str(rows[-1]["ReportId"])) if more and rows else None
@@ -275,8 +307,15 @@ async def list_analyzed_emails(
     services = services_of(request)
     tenant = _tenant_of(caller)
     items, next_token, total = await run_in_threadpool(
-        list_emails, services, tenant, filter_text=filter_, top=top, skiptoken=skiptoken,
-        start=start_time, end=end_time, count=count,
+        list_emails,
+        services,
+        tenant,
+        filter_text=filter_,
+        top=top,
+        skiptoken=skiptoken,
+        start=start_time,
+        end=end_time,
+        count=count,
     )
     body: dict[str, Any] = {
         "@odata.context": f"{request.base_url}v1.0/$metadata#security/collaboration/analyzedEmails",
@@ -289,6 +328,7 @@ async def list_analyzed_emails(
         params["$skiptoken"] = next_token
         body["@odata.nextLink"] = str(request.url.replace_query_params(**params))
     return body
+
 
 async def get_analyzed_email(email_id: str, request: Request, caller: Reader) -> dict[str, Any]:
     services = services_of(request)
@@ -303,11 +343,16 @@ async def get_analyzed_email(email_id: str, request: Request, caller: Reader) ->
             raise NotFound(f"no analyzed email {email_id!r}")
         urls, files = _children(services, rows, tenant)
         row = rows[0]
-        return shape(row, urls.get(str(row["NetworkMessageId"]), []),
-                     files.get((str(row["NetworkMessageId"]), str(row["RecipientEmailAddress"])), []))  # type: ignore[call-overload]
+        return shape(
+            row,
+            urls.get(str(row["NetworkMessageId"]), []),
+            files.get((str(row["NetworkMessageId"]), str(row["RecipientEmailAddress"])), []),
+        )
 
-    return {"@odata.context": f"{request.base_url}v1.0/$metadata#security/collaboration/analyzedEmails/$entity",
-            **await run_in_threadpool(load)}
+    return {
+        "@odata.context": f"{request.base_url}v1.0/$metadata#security/collaboration/analyzedEmails/$entity",
+        **await run_in_threadpool(load),
+    }
 
 
 class EmailRef(BaseModel):
@@ -332,8 +377,14 @@ async def remediate(body: RemediateBody, request: Request, caller: Writer) -> Re
     services = services_of(request)
     tenant = _tenant_of(caller)
     bulk_id = await run_in_threadpool(
-        start_remediation, services, tenant_id=tenant, actor=caller.client_id, action=body.action,
-        title=body.displayName, description=body.description, severity=body.severity,
+        start_remediation,
+        services,
+        tenant_id=tenant,
+        actor=caller.client_id,
+        action=body.action,
+        title=body.displayName,
+        description=body.description,
+        severity=body.severity,
         items=[(ref.networkMessageId, ref.recipientEmailAddress.lower()) for ref in body.analyzedEmails],
     )
     return Response(status_code=202, headers={"Location": f"{request.base_url}api/remediations/{bulk_id}"})
@@ -349,7 +400,10 @@ def _register() -> None:
         )
         for name in ("remediate", "microsoft.graph.security.remediate"):
             router.add_api_route(
-                f"{base}/{name}", remediate, methods=["POST"], status_code=202,
+                f"{base}/{name}",
+                remediate,
+                methods=["POST"],
+                status_code=202,
                 operation_id=f"remediate_{tag}_{name.rpartition('.')[2]}_{'fq' if '.' in name else 'short'}",
             )
 

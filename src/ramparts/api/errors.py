@@ -31,9 +31,7 @@ async def _ramparts_error(request: Request, exc: Exception) -> JSONResponse:
     field = getattr(exc, "field", "")
     if field:
         extra["target"] = field
-    return JSONResponse(
-        error_body(exc.code, str(exc), **extra), status_code=exc.http_status, headers=headers
-    )
+    return JSONResponse(error_body(exc.code, str(exc), **extra), status_code=exc.http_status, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

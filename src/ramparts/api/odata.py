@@ -23,7 +23,7 @@ class Property:
     """A comma-separated list column, filtered with any(t: t eq 'x')."""
 
 
-_COMPARATORS: dict[type[ast._Node], type[exp.Expression]] = {  # type: ignore[name-defined]
+_COMPARATORS: dict[type[ast._Node], type[exp.Expr]] = {
     ast.Eq: exp.EQ,
     ast.NotEq: exp.NEQ,
     ast.Gt: exp.GT,
@@ -33,7 +33,7 @@ _COMPARATORS: dict[type[ast._Node], type[exp.Expression]] = {  # type: ignore[na
 }
 
 
-def _path(node: ast._Node) -> str:  # type: ignore[name-defined]
+def _path(node: ast._Node) -> str:
     if isinstance(node, ast.Identifier):
         return node.name
     if isinstance(node, ast.Attribute):
@@ -45,7 +45,7 @@ class FilterCompiler:
     def __init__(self, properties: Mapping[str, Property]) -> None:
         self.properties = properties
 
-    def compile(self, text: str) -> exp.Expression:
+    def compile(self, text: str) -> exp.Expr:
         try:
             tree = ODataParser().parse(ODataLexer().tokenize(text))
         except ODataException as exc:
@@ -54,7 +54,7 @@ class FilterCompiler:
             raise InvalidInput("empty $filter", field="$filter")
         return self._node(tree)
 
-    def _property(self, node: ast._Node) -> Property:  # type: ignore[name-defined]
+    def _property(self, node: ast._Node) -> Property:
         name = _path(node)
         found = self.properties.get(name)
         if found is None:
@@ -62,7 +62,7 @@ class FilterCompiler:
             raise InvalidInput(f"cannot filter on {name!r}; filterable properties: {known}", field="$filter")
         return found
 
-    def _literal(self, node: ast._Node, prop: Property) -> exp.Expression:  # type: ignore[name-defined]
+    def _literal(self, node: ast._Node, prop: Property) -> exp.Expr:
         if isinstance(node, ast.String):
             return exp.Literal.string(prop.to_column_value(node.val))
         if isinstance(node, ast.Integer | ast.Float):
@@ -75,7 +75,7 @@ class FilterCompiler:
             return exp.Null()
         raise InvalidInput(f"unsupported value {node!r} in $filter", field="$filter")
 
-    def _node(self, node: ast._Node) -> exp.Expression:  # type: ignore[name-defined]
+    def _node(self, node: ast._Node) -> exp.Expr:
         if isinstance(node, ast.BoolOp):
             left, right = self._node(node.left), self._node(node.right)
             return exp.and_(left, right) if isinstance(node.op, ast.And) else exp.or_(left, right)
@@ -101,7 +101,7 @@ class FilterCompiler:
             return self._any(node)
         raise InvalidInput(f"unsupported expression in $filter: {type(node).__name__}", field="$filter")
 
-    def _call(self, node: ast.Call) -> exp.Expression:
+    def _call(self, node: ast.Call) -> exp.Expr:
         name = node.func.name.lower()
         if name not in ("contains", "startswith", "endswith") or len(node.args) != 2:
             raise InvalidInput(f"unsupported function {node.func.name!r} in $filter", field="$filter")
@@ -116,17 +116,20 @@ class FilterCompiler:
             expression=exp.Literal.string("\\"),
         )
 
-    def _any(self, node: ast.CollectionLambda) -> exp.Expression:
+    def _any(self, node: ast.CollectionLambda) -> exp.Expr:
         prop = self._property(node.owner)
         if not prop.collection or not isinstance(node.operator, ast.Any) or node.lambda_ is None:
             raise InvalidInput(f"{_path(node.owner)} is not a collection filterable with any()", field="$filter")
         body = node.lambda_.expression
-        if not (isinstance(body, ast.Compare) and isinstance(body.comparator, ast.Eq)
-                and isinstance(body.right, ast.String)):
+        if not (
+            isinstance(body, ast.Compare) and isinstance(body.comparator, ast.Eq) and isinstance(body.right, ast.String)
+        ):
             raise InvalidInput("any() supports only `x eq 'value'`", field="$filter")
         token = prop.to_column_value(body.right.val)
         padded = exp.func(
-            "concat", exp.Literal.string(", "), exp.func("coalesce", exp.column(prop.column), exp.Literal.string("")),
+            "concat",
+            exp.Literal.string(", "),
+            exp.func("coalesce", exp.column(prop.column), exp.Literal.string("")),
             exp.Literal.string(","),
         )
         return exp.Like(this=padded, expression=exp.Literal.string(f"%, {token},%"))

@@ -31,8 +31,9 @@ GRAPH_TO_ACTION = {
 }
 
 
-def _run(services: Services, remediation_id: str, tenant_id: str, action: str, actor: str,
-         items: list[tuple[str, str]]) -> None:
+def _run(
+    services: Services, remediation_id: str, tenant_id: str, action: str, actor: str, items: list[tuple[str, str]]
+) -> None:
     try:
         results, status = _remediate_all(services, tenant_id, action, actor, items), "completed"
     except Exception as exc:  # a background job must end in a recorded state, never silently
@@ -55,8 +56,13 @@ def _remediate_all(
     for nmid, recipient in items:
         try:
             outcome = remediate_copy(
-                services, network_message_id=nmid, recipient=recipient, action=GRAPH_TO_ACTION[action],
-                trigger="AdminAction", actor=actor, tenant_id=tenant_id,
+                services,
+                network_message_id=nmid,
+                recipient=recipient,
+                action=GRAPH_TO_ACTION[action],
+                trigger="AdminAction",
+                actor=actor,
+                tenant_id=tenant_id,
             )
             result = str(getattr(outcome, "action_result", outcome))
         except NotFound:
@@ -67,23 +73,42 @@ def _remediate_all(
 
 
 def start_remediation(
-    services: Services, *, tenant_id: str, actor: str, action: str, title: str, description: str, severity: str,
+    services: Services,
+    *,
+    tenant_id: str,
+    actor: str,
+    action: str,
+    title: str,
+    description: str,
+    severity: str,
     items: list[tuple[str, str]],
 ) -> str:
     """Record the request (audited) and run it in the background; returns its id for the status URL."""
     with services.sessions.begin() as session:
         remediation = Remediation(
-            tenant_id=tenant_id, action=action, title=title, description=description, severity=severity,
-            requested_by=actor, items=[{"networkMessageId": n, "recipientEmailAddress": r, "result": "pending"}
-                                       for n, r in items],
+            tenant_id=tenant_id,
+            action=action,
+            title=title,
+            description=description,
+            severity=severity,
+            requested_by=actor,
+            items=[{"networkMessageId": n, "recipientEmailAddress": r, "result": "pending"} for n, r in items],
         )
         session.add(remediation)
         session.flush()
-        record(session, actor=actor, action="remediation.start", target=remediation.id, tenant_id=tenant_id,
-               details={"action": action, "count": len(items), "title": title})
+        record(
+            session,
+            actor=actor,
+            action="remediation.start",
+            target=remediation.id,
+            tenant_id=tenant_id,
+            details={"action": action, "count": len(items), "title": title},
+        )
         remediation_id = remediation.id
     threading.Thread(
-        target=_run, args=(services, remediation_id, tenant_id, action, actor, items), daemon=True,
+        target=_run,
+        args=(services, remediation_id, tenant_id, action, actor, items),
+        daemon=True,
         name=f"remediation-{remediation_id}",
     ).start()
     return remediation_id

@@ -50,6 +50,10 @@ class ResolverSettings:
     temperror_ttl: float = 30.0
     """How long a timeout or SERVFAIL is remembered: a dead nameserver costs one timeout, not one per message."""
     max_entries: int = 50_000
+    breaker_threshold: int = 3
+    """After this many timeouts in a row the nameserver counts as down ..."""
+    breaker_seconds: float = 60.0
+    """... and lookups fail at once (temperror) for this long, instead of each waiting for its timeout."""
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
@@ -99,6 +103,8 @@ class Resolver(_Lookups):
         self._cache: dict[tuple[str, str], tuple[float, Answer | DnsTempError]] = {}
         self._lock = threading.Lock()
         self._setup_error = ""
+        self._timeouts_in_a_row = 0
+        self._down_until = 0.0
         self.lookups = 0
         """Network lookups made (cache misses), for tests and metrics."""
         if self.settings.nameserver:
@@ -169,16 +175,27 @@ class Resolver(_Lookups):
             return DnsTempError(self._setup_error), s.temperror_ttl
         if not name or len(name) > 253 or any(not 0 < len(label) < 64 for label in name.split(".")):
             return [], s.negative_ttl
+        remaining = self._down_until - self._clock()
+        if remaining > 0:
+            return DnsTempError(f"{rdtype} {name}: nameserver not answering"), min(s.temperror_ttl, remaining)
         try:
             answer = self._resolver.resolve(name, rdtype, search=False, raise_on_no_answer=False)
+        except dns.exception.Timeout as exc:
+            self._timeouts_in_a_row += 1
+            if self._timeouts_in_a_row >= s.breaker_threshold:
+                self._down_until = self._clock() + s.breaker_seconds
+                self._timeouts_in_a_row = 0
+            return DnsTempError(f"{rdtype} {name}: {exc.__class__.__name__}"), s.temperror_ttl
         except dns.resolver.NXDOMAIN:
+            self._timeouts_in_a_row = 0
             return [], min(s.negative_ttl, s.max_ttl)
-        except (dns.resolver.NoNameservers, dns.exception.Timeout, dns.resolver.LifetimeTimeout) as exc:
+        except dns.resolver.NoNameservers as exc:
             return DnsTempError(f"{rdtype} {name}: {exc.__class__.__name__}"), s.temperror_ttl
         except (dns.resolver.YXDOMAIN, dns.name.NameTooLong, dns.name.EmptyLabel, dns.name.LabelTooLong):
             return [], s.negative_ttl
         except dns.exception.DNSException as exc:
             return DnsTempError(f"{rdtype} {name}: {exc.__class__.__name__}: {exc}"), s.temperror_ttl
+        self._timeouts_in_a_row = 0
         rrset = answer.rrset
         if rrset is None:
             return [], min(s.negative_ttl, s.max_ttl)
@@ -210,11 +227,9 @@ class CachedView(_Lookups):
         return value
 
 
-
 Lookup = Resolver | CachedView
 """What the checks take: the resolver itself, or its cache-only view."""
 
 
 def _normalise(name: str) -> str:
     return name.strip().rstrip(".").lower()
-

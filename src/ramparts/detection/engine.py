@@ -57,6 +57,4 @@ class Engine(Protocol):
 
     name: str
 
-    async def evaluate(
-        self, message: ParsedMessage, envelope: Envelope, tenant: TenantContext
-    ) -> EngineVerdict: ...
+    async def evaluate(self, message: ParsedMessage, envelope: Envelope, tenant: TenantContext) -> EngineVerdict: ...

@@ -215,7 +215,7 @@ class Lexer:
         i += 1
         out: list[str] = []
         while True:
-            if i >= len(text) or text[i] == "\n" and not verbatim:
+            if i >= len(text) or (text[i] == "\n" and not verbatim):
                 raise self.error("unterminated string literal", start)
             ch = text[i]
             if ch == "\\" and not verbatim:
@@ -276,8 +276,9 @@ class Lexer:
         # hyphenated operator names: project-away, mv-expand, ...
         while text[end : end + 1] == "-":
             nxt = _IDENT.match(text, end + 1)
-            if nxt is None or f"{word}-{nxt.group()}".lower() not in HYPHENATED and not any(
-                h.startswith(f"{word}-{nxt.group()}-".lower()) for h in HYPHENATED
+            if nxt is None or (
+                f"{word}-{nxt.group()}".lower() not in HYPHENATED
+                and not any(h.startswith(f"{word}-{nxt.group()}-".lower()) for h in HYPHENATED)
             ):
                 break
             word = f"{word}-{nxt.group()}"

@@ -169,7 +169,7 @@ class ExprParser:
 
     def _compare_op(self) -> str | None:
         tok = self.tok
-        if tok.kind == "op" and (tok.value in COMPARE_OPS or tok.value.startswith("!") and len(tok.value) > 2):
+        if tok.kind == "op" and (tok.value in COMPARE_OPS or (tok.value.startswith("!") and len(tok.value) > 2)):
             return tok.value
         if tok.kind == "ident":
             word = tok.value

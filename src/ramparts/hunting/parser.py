@@ -90,6 +90,9 @@ class Parser(ExprParser):
 
     # ------------------------------------------------------------ statements
 
+    def at_end(self) -> bool:
+        return self.tok.kind == "eof"
+
     def parse_script(self) -> ast.Script:
         statements: list[ast.Statement] = []
         while self.tok.kind != "eof":
@@ -98,7 +101,7 @@ class Parser(ExprParser):
             statement = self.parse_statement()
             if statement is not None:
                 statements.append(statement)
-            if self.tok.kind != "eof" and not self.tok.is_op(";"):
+            if not self.at_end() and not self.tok.is_op(";"):
                 raise self.error(f"unexpected '{self.tok.value}': expected '|' or ';'")
         if not statements or not isinstance(statements[-1], ast.ExprStatement):
             raise self.error("the query has no tabular expression to run")

@@ -159,11 +159,18 @@ def verify_client(session: Session, client_id: str, secret: str, *, now: dt.date
     else:
         app = session.get(AppRegistration, client_id)
     if app is None:
-        _matches(_DUMMY_HASH, secret)  # same work as for a known app
+        _matches(_DUMMY_HASH, secret)  # the same work as for a known app with a wrong secret
+        _matches(_DUMMY_HASH, secret)
         raise AuthError(INVALID_CLIENT)
     ok = _matches(app.secret_hash, secret)
-    if not ok and app.previous_secret_hash and app.previous_secret_expires_at and now < app.previous_secret_expires_at:
-        ok = _matches(app.previous_secret_hash, secret)
+    in_grace = bool(
+        app.previous_secret_hash and app.previous_secret_expires_at and now < app.previous_secret_expires_at
+    )
+    if not ok:  # a second hash either way, so that timing does not tell whether a previous secret exists
+        previous_ok = _matches(
+            app.previous_secret_hash if in_grace and app.previous_secret_hash else _DUMMY_HASH, secret
+        )
+        ok = previous_ok and in_grace
     if not ok or app.revoked_at is not None:
         raise AuthError(INVALID_CLIENT)
     return app

@@ -56,9 +56,7 @@ def _run(
     services = open_services(settings)
     try:
         task = progress.add_task(description, total=total)
-        return run_offline(
-            services, items, tenant=tenant, progress=lambda n: progress.advance(task, n)
-        )
+        return run_offline(services, items, tenant=tenant, progress=lambda n: progress.advance(task, n))
     finally:
         services.close()
 

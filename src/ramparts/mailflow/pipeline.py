@@ -32,7 +32,7 @@ from ramparts.mailflow.tenancy import TenantDirectory, TenantInfo
 from ramparts.policy.decide import Decision, decide
 from ramparts.services import Services
 from ramparts.store.models import ContactPair, MessageCopy, MessageRecord, QuarantineRecord, VerdictRecord
-from ramparts.telemetry.rows import CopyFacts, build_rows
+from ramparts.telemetry.rows import CopyFacts, Row, build_rows
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +137,10 @@ class Pipeline:
         with self.services.sessions.begin() as session:
             first_contacts = self._first_contacts(session, [item for _, item in live], known)
             outcomes: list[list[MessageOutcome]] = []
-            telemetry: list[dict[str, list[dict[str, object]]]] = []
+            telemetry: list[dict[str, list[Row]]] = []
             for (_, item), engine_sets in zip(live, judged, strict=True):
                 message_outcomes = []
-                message_rows: dict[str, list[dict[str, object]]] = {}
+                message_rows: dict[str, list[Row]] = {}
                 for (tenant_info, nmid, recipients), verdicts in zip(item.groups, engine_sets, strict=True):
                     outcome, rows = self._handle_copy_set(
                         session, item, tenant_info, nmid, recipients, verdicts, nmid in known, first_contacts
@@ -157,7 +157,8 @@ class Pipeline:
 
     async def _parse(self, raw: bytes) -> ParsedMessage:
         if len(raw) > _PARSE_IN_THREAD_BYTES:
-            return await asyncio.to_thread(parse_message, raw)
+            parsed: ParsedMessage = await asyncio.to_thread(parse_message, raw)
+            return parsed
         return parse_message(raw)
 
     def _route(self, item: _Work) -> str:
@@ -240,7 +241,7 @@ class Pipeline:
         verdicts: list[EngineVerdict],
         recovered: bool,
         first_contacts: set[tuple[str, str, str]],
-    ) -> tuple[MessageOutcome, dict[str, list[dict[str, object]]]]:
+    ) -> tuple[MessageOutcome, dict[str, list[Row]]]:
         parsed = item.parsed
         assert parsed is not None
         envelope = item.envelope
@@ -260,9 +261,7 @@ class Pipeline:
                 c.recipient: c
                 for c in session.scalars(select(MessageCopy).where(MessageCopy.network_message_id == nmid)).all()
             }
-            copies = [
-                CopyOutcome(r, d, existing[r].mailbox_ref if r in existing else "") for r, d, _ in decisions
-            ]
+            copies = [CopyOutcome(r, d, existing[r].mailbox_ref if r in existing else "") for r, d, _ in decisions]
         else:
             blob = self.services.blobs.put(item.raw, sync=False)
             copies = [CopyOutcome(r, d, self._deliver(r, nmid, item.raw, d)) for r, d, _ in decisions]
@@ -279,7 +278,7 @@ class Pipeline:
             )
             for r, d, guid in decisions
         ]
-        rows: dict[str, list[dict[str, object]]] = {}
+        rows: dict[str, list[Row]] = {}
         if not (recovered and self.services.telemetry.has_rows("EmailEvents", nmid)):
             sender_box = tenant.mailboxes.get(sender)
             rows = build_rows(
@@ -391,7 +390,8 @@ class Pipeline:
                         policy_type=decision.policy_type,
                         policy_name=policy.name,
                         tag_name=decision.quarantine_tag,
-                        expires_at=received + dt.timedelta(days=_retention_days(decision, policy.quarantine_retention_days)),
+                        expires_at=received
+                        + dt.timedelta(days=_retention_days(decision, policy.quarantine_retention_days)),
                     )
                 )
 

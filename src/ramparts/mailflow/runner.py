@@ -59,7 +59,10 @@ def run_offline(
         async def run(batch: list[tuple[Envelope, bytes]]) -> None:
             entries = spool.put_many(batch)
             results = await pipeline.process_batch(
-                [(env, raw, functools.partial(spool.done, entry)) for (env, raw), entry in zip(batch, entries, strict=True)],
+                [
+                    (env, raw, functools.partial(spool.done, entry))
+                    for (env, raw), entry in zip(batch, entries, strict=True)
+                ],
                 tenant=tenant,
             )
             services.writer.flush()

@@ -93,8 +93,15 @@ def decide(
         bulk = True
     if verdict is Verdict.CLEAN:
         return Decision(
-            verdict, PolicyAction.NO_ACTION, "", DeliveryAction.DELIVERED, DeliveryLocation.INBOX,
-            EmailAction.NO_ACTION, "", "", "",
+            verdict,
+            PolicyAction.NO_ACTION,
+            "",
+            DeliveryAction.DELIVERED,
+            DeliveryLocation.INBOX,
+            EmailAction.NO_ACTION,
+            "",
+            "",
+            "",
         )
     chosen = _family_action(verdict, family, policy, bulk)
     family = family or _default_family(verdict, bulk)
@@ -104,13 +111,29 @@ def decide(
     policy_type = POLICY_TYPES.get(family, "HostedContentFilterPolicy")
     if chosen.action is PolicyAction.QUARANTINE:
         return Decision(
-            verdict, chosen.action, chosen.quarantine_tag, DeliveryAction.BLOCKED, DeliveryLocation.QUARANTINE,
-            EmailAction.SEND_TO_QUARANTINE, family, quarantine_type, policy_type, bulk,
+            verdict,
+            chosen.action,
+            chosen.quarantine_tag,
+            DeliveryAction.BLOCKED,
+            DeliveryLocation.QUARANTINE,
+            EmailAction.SEND_TO_QUARANTINE,
+            family,
+            quarantine_type,
+            policy_type,
+            bulk,
         )
     if chosen.action is PolicyAction.MOVE_TO_JMF:
         return Decision(
-            verdict, chosen.action, "", DeliveryAction.JUNKED, DeliveryLocation.JUNK,
-            EmailAction.MOVE_TO_JUNK, family, quarantine_type, policy_type, bulk,
+            verdict,
+            chosen.action,
+            "",
+            DeliveryAction.JUNKED,
+            DeliveryLocation.JUNK,
+            EmailAction.MOVE_TO_JUNK,
+            family,
+            quarantine_type,
+            policy_type,
+            bulk,
         )
     if chosen.action is PolicyAction.DELETE:
         location = DeliveryLocation.DELETED_ITEMS if verdict is Verdict.DELETED else DeliveryLocation.DROPPED
@@ -124,6 +147,14 @@ def decide(
         PolicyAction.REDIRECT: EmailAction.REDIRECT,
     }.get(chosen.action, EmailAction.NO_ACTION)
     return Decision(
-        verdict, chosen.action, "", DeliveryAction.DELIVERED, DeliveryLocation.INBOX,
-        email_action, family, quarantine_type, policy_type, bulk,
+        verdict,
+        chosen.action,
+        "",
+        DeliveryAction.DELIVERED,
+        DeliveryLocation.INBOX,
+        email_action,
+        family,
+        quarantine_type,
+        policy_type,
+        bulk,
     )

@@ -56,9 +56,10 @@ def _ip_columns(peer_ip: str) -> tuple[str, str]:
         address = ipaddress.ip_address(peer_ip)
     except ValueError:
         return "", ""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
-        return "", str(address)
-    return str(address.ipv4_mapped or address), ""
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped
+        return (str(mapped), "") if mapped is not None else ("", str(address))
+    return str(address), ""
 
 
 def _direction(sender_internal: bool, recipient_internal: bool) -> str:

@@ -41,7 +41,11 @@ def _cols(*spec: tuple[str, KqlType, str]) -> tuple[Column, ...]:
     return tuple(Column(name, kind, text) for name, kind, text in spec)
 
 
-_TENANT = ("TenantId", "string", "Tenant that received the message (added as Microsoft Sentinel adds it)")
+_TENANT: tuple[str, KqlType, str] = (
+    "TenantId",
+    "string",
+    "Tenant that received the message (added as Microsoft Sentinel adds it)",
+)
 
 EMAIL_EVENTS = Table(
     "EmailEvents",

@@ -8,7 +8,7 @@ is durable before it forgets the message.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -36,7 +36,7 @@ class TelemetryWriter:
         self._schemas = {name: arrow_schema(table) for name, table in TABLES.items()}
         self.rows_written = 0
 
-    def add(self, rows: Mapping[str, list[Row]], on_commit: Callable[[], None] | None = None) -> None:
+    def add(self, rows: Mapping[str, Sequence[Row]], on_commit: Callable[[], None] | None = None) -> None:
         """Queue rows for several tables at once; flush when the batch is full."""
         with self._lock:
             for table, table_rows in rows.items():

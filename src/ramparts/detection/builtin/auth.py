@@ -93,6 +93,13 @@ def check_spf(lookup: Lookup, ip: str, mail_from: str, helo: str) -> tuple[AuthR
         return AuthResult.NONE, domain, "SPF not checked: the connecting IP address is unknown."
     if not domain:
         return AuthResult.NONE, "", "SPF not checked: no MAIL FROM or HELO domain."
+    try:
+        records = lookup.txt_raw(domain)
+    except DnsTempError:
+        records = [(b"v=spf1",)]  # let pyspf meet the same error and word it
+    if not any(spf.RE_SPF.match(b"".join(parts)) for parts in records):
+        # No SPF record: the answer is "none" (RFC 7208 4.5) without building a pyspf query.
+        return AuthResult.NONE, domain, f"SPF none for {domain} from {ip}."
     query = _ResolverQuery(lookup, i=ip, s=mail_from, h=helo or domain)
     word, _code, explanation = query.check()
     result = _SPF_WORDS.get(str(word), AuthResult.PERMERROR)

@@ -78,7 +78,7 @@ def parse_record(text: str, *, organizational: bool, domain: str) -> DmarcRecord
     )
 
 
-def find_record(lookup: Lookup, from_domain: str) -> DmarcRecord | None | AuthResult:
+def find_record(lookup: Lookup, from_domain: str) -> DmarcRecord | AuthResult | None:
     """The record for from_domain, falling back to its organizational domain; an AuthResult on error."""
     org = organizational_domain(from_domain)
     candidates = [(from_domain, False)] + ([(org, True)] if org != from_domain else [])
@@ -116,14 +116,20 @@ def evaluate(
     if found is None:
         if spf_ok or dkim_ok:
             return DmarcResult(
-                AuthResult.BESTGUESSPASS, None, spf_ok, dkim_ok,
+                AuthResult.BESTGUESSPASS,
+                None,
+                spf_ok,
+                dkim_ok,
                 f"{from_domain} publishes no DMARC record; aligned {'SPF' if spf_ok else 'DKIM'} passed.",
             )
         return DmarcResult(AuthResult.NONE, None, False, False, f"{from_domain} publishes no DMARC record.")
     if spf_ok or dkim_ok:
         return DmarcResult(AuthResult.PASS, found, spf_ok, dkim_ok, f"DMARC passed for {from_domain}.")
     return DmarcResult(
-        AuthResult.FAIL, found, False, False,
+        AuthResult.FAIL,
+        found,
+        False,
+        False,
         f"DMARC failed for {from_domain} (p={found.policy}): neither SPF ({spf_result} for "
         f"{spf_domain or 'no domain'}) nor DKIM ({', '.join(dkim_pass_domains) or 'no passing signature'}) "
         "is aligned with the From domain.",

@@ -1,0 +1,201 @@
+"""What differs between the DuckDB and ClickHouse renderings of KQL semantics.
+
+sqlglot's stock dialects print the trees; a Flavor only chooses the tree where the engines' function
+sets differ (JSON access, casts that yield null on failure, epoch arithmetic, regex extraction).
+Functions sqlglot has no node for are written as `exp.Anonymous` with the engine's own name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from sqlglot import exp
+
+from ramparts.hunting.types import SQL_TYPE
+
+
+def fn(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def lit(value: object) -> exp.Expr:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
+def cast(expr: exp.Expr, sql_type: str) -> exp.Expr:
+    return exp.Cast(this=expr, to=exp.DataType.build(sql_type))
+
+
+class Flavor:
+    name: ClassVar[str]
+    DIALECT: ClassVar[str]
+
+    def datetime_literal(self, value: dt.datetime) -> exp.Expr:
+        raise NotImplementedError
+
+    def epoch_us(self, ts: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def from_epoch_us(self, us: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def json_get(self, value: exp.Expr, key: exp.Expr, key_is_string: bool = False) -> exp.Expr:
+        """value[key] for a JSON text value; key is a string (property) or integer (0-based index)."""
+        raise NotImplementedError
+
+    def json_to_string(self, value: exp.Expr) -> exp.Expr:
+        """KQL tostring(dynamic): a JSON string's text, otherwise the JSON text."""
+        raise NotImplementedError
+
+    def json_strings(self, value: exp.Expr) -> exp.Expr:
+        """A JSON array as an SQL array of strings (tostring of each element)."""
+        raise NotImplementedError
+
+    def json_elements(self, value: exp.Expr) -> exp.Expr:
+        """A JSON array (or bag: one {key: value} bag per property) as an SQL array of JSON texts."""
+        raise NotImplementedError
+
+    def to_json(self, value: exp.Expr) -> exp.Expr:
+        """An SQL scalar or array as JSON text."""
+        raise NotImplementedError
+
+    def escaped_alternation(self, array: exp.Expr) -> exp.Expr:
+        """'a|b\\.c' from an SQL array of strings: each escaped for RE2, empty ones left out."""
+        raise NotImplementedError
+
+    def base64(self, value: exp.Expr, encode: bool) -> exp.Expr:
+        raise NotImplementedError
+
+    def json_valid(self, value: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def json_length(self, value: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def json_keys(self, value: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def try_cast(self, value: exp.Expr, kql_type: str, source_type: str) -> exp.Expr:
+        raise NotImplementedError
+
+    def to_string(self, value: exp.Expr) -> exp.Expr:
+        return cast(value, "VARCHAR")
+
+    def regex_extract(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr:
+        raise NotImplementedError
+
+    def regex_extract_all(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr:
+        raise NotImplementedError
+
+    def regex_replace(self, value: exp.Expr, pattern: exp.Expr, repl: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def regex_escape(self, value: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def replace(self, value: exp.Expr, old: exp.Expr, new: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def split(self, value: exp.Expr, sep: exp.Expr) -> exp.Expr:
+        return exp.Split(this=value, expression=sep)
+
+    def array_contains(self, array: exp.Expr, item: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def array_join(self, array: exp.Expr, sep: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def array_sort(self, array: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def array_slice(self, array: exp.Expr, count: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def agg_list(self, value: exp.Expr, distinct: bool) -> exp.Expr:
+        raise NotImplementedError
+
+    def arg_pick(self, values: list[exp.Expr], key: exp.Expr, largest: bool) -> exp.Expr:
+        raise NotImplementedError
+
+    def tuple_get(self, value: exp.Expr, index: int) -> exp.Expr:
+        raise NotImplementedError
+
+    def percentile(self, value: exp.Expr, fraction: float) -> exp.Expr:
+        raise NotImplementedError
+
+    def unnest(self, array: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def trunc(self, unit: str, ts: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def date_part(self, unit: str, ts: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def date_diff(self, unit: str, start: exp.Expr, end: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def date_add(self, unit: str, amount: exp.Expr, ts: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def format_datetime(self, ts: exp.Expr, kql_format: str) -> exp.Expr:
+        raise NotImplementedError
+
+    def url_decode(self, value: exp.Expr) -> exp.Expr:
+        raise NotImplementedError
+
+    def int_div(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+        return exp.IntDiv(this=a, expression=b)
+
+    def concat(self, parts: list[exp.Expr]) -> exp.Expr:
+        return fn("concat", *parts)
+
+    def typed_null(self, kql_type: str) -> exp.Expr:
+        if kql_type == "datetime":
+            return self.from_epoch_us(cast(exp.Null(), "BIGINT"))
+        return cast(exp.Null(), SQL_TYPE.get(kql_type, "VARCHAR"))
+
+    def sql_type(self, kql_type: str) -> str:
+        return SQL_TYPE.get(kql_type, "VARCHAR")
+
+
+_STRFTIME = [
+    ("yyyy", "%Y"),
+    ("yy", "%y"),
+    ("MM", "%m"),
+    ("dd", "%d"),
+    ("HH", "%H"),
+    ("hh", "%I"),
+    ("mm", "%M"),
+    ("ss", "%S"),
+    ("tt", "%p"),
+]
+
+
+def translate_format(kql_format: str, minute: str, fraction: str) -> str:
+    out = ""
+    i = 0
+    while i < len(kql_format):
+        for token, code in _STRFTIME:
+            if kql_format.startswith(token, i):
+                out += minute if code == "%M" else code
+                i += len(token)
+                break
+        else:
+            if kql_format.startswith("fff", i):
+                j = i
+                while j < len(kql_format) and kql_format[j] == "f":
+                    j += 1
+                out += fraction
+                i = j
+            else:
+                out += "%%" if kql_format[i] == "%" else kql_format[i]
+                i += 1
+    return out

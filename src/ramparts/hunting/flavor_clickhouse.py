@@ -1,0 +1,225 @@
+"""ClickHouse's choices for the places where the engines differ (see dialects.Flavor)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlglot import exp
+
+from ramparts.hunting.dialects import Flavor, cast, fn, lit, translate_format
+
+_TRY_FUNCS = {"long": "toInt64OrNull", "int": "toInt32OrNull", "real": "toFloat64OrNull"}
+_NUM_FUNCS = {"long": "toInt64", "int": "toInt32", "real": "toFloat64"}
+_TRUNC = {
+    "year": "toStartOfYear",
+    "quarter": "toStartOfQuarter",
+    "month": "toStartOfMonth",
+    "day": "toStartOfDay",
+    "hour": "toStartOfHour",
+    "minute": "toStartOfMinute",
+}
+_PARTS = {
+    "year": "toYear",
+    "month": "toMonth",
+    "day": "toDayOfMonth",
+    "hour": "toHour",
+    "minute": "toMinute",
+    "second": "toSecond",
+    "dayofyear": "toDayOfYear",
+    "quarter": "toQuarter",
+}
+
+
+class ClickHouseFlavor(Flavor):
+    name = "clickhouse"
+    DIALECT = "clickhouse"
+
+    def datetime_literal(self, value: dt.datetime) -> exp.Expr:
+        text = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return fn("toDateTime64", lit(text), lit(6), lit("UTC"))
+
+    def epoch_us(self, ts: exp.Expr) -> exp.Expr:
+        return fn("toUnixTimestamp64Micro", ts)
+
+    def from_epoch_us(self, us: exp.Expr) -> exp.Expr:
+        return fn("fromUnixTimestamp64Micro", cast(us, "BIGINT"), lit("UTC"))
+
+    def json_get(self, value: exp.Expr, key: exp.Expr, key_is_string: bool = False) -> exp.Expr:
+        if key_is_string:
+            pass
+        elif isinstance(key, exp.Literal) and not key.is_string:
+            index = int(key.this)
+            key = lit(index + 1 if index >= 0 else index)
+        elif not (isinstance(key, exp.Literal) and key.is_string):
+            key = fn("if", exp.GTE(this=key, expression=lit(0)), exp.Add(this=key, expression=lit(1)), key)
+        text = fn("ifNull", value, lit(""))
+        raw = fn("nullIf", fn("JSONExtractRaw", text, key), lit(""))
+        if key_is_string or (isinstance(key, exp.Literal) and key.is_string):
+            return raw
+        # an integer index reads arrays only (ClickHouse would also index an object's members)
+        is_array = exp.EQ(this=cast(fn("JSONType", text), "VARCHAR"), expression=lit("Array"))
+        return fn("if", is_array, raw, exp.Null())
+
+    def json_to_string(self, value: exp.Expr) -> exp.Expr:
+        is_string = exp.EQ(this=cast(fn("JSONType", value), "VARCHAR"), expression=lit("String"))
+        is_null = exp.EQ(this=cast(fn("JSONType", value), "VARCHAR"), expression=lit("Null"))
+        return fn("multiIf", is_string, fn("JSONExtractString", value), is_null, exp.Null(), value)
+
+    def json_strings(self, value: exp.Expr) -> exp.Expr:
+        x = exp.to_identifier("x")
+        body = fn(
+            "if",
+            exp.EQ(this=cast(fn("JSONType", exp.column(x)), "VARCHAR"), expression=lit("String")),
+            fn("JSONExtractString", exp.column(x)),
+            exp.column(x),
+        )
+        return fn(
+            "arrayMap", exp.Lambda(this=body, expressions=[x]), fn("JSONExtractArrayRaw", fn("ifNull", value, lit("")))
+        )
+
+    def json_elements(self, value: exp.Expr) -> exp.Expr:
+        k = exp.to_identifier("k")
+        v = fn("ifNull", value, lit(""))
+        bag_item = fn(
+            "concat",
+            lit("{"),
+            fn("toJSONString", exp.column(k)),
+            lit(":"),
+            fn("JSONExtractRaw", v, exp.column(k)),
+            lit("}"),
+        )
+        bag = fn("arrayMap", exp.Lambda(this=bag_item, expressions=[k]), fn("JSONExtractKeys", v))
+        return fn(
+            "if",
+            exp.EQ(this=cast(fn("JSONType", v), "VARCHAR"), expression=lit("Object")),
+            bag,
+            fn("JSONExtractArrayRaw", v),
+        )
+
+    def to_json(self, value: exp.Expr) -> exp.Expr:
+        return fn("toJSONString", value)
+
+    def escaped_alternation(self, array: exp.Expr) -> exp.Expr:
+        x = exp.to_identifier("x")
+        kept = fn(
+            "arrayFilter",
+            exp.Lambda(this=exp.NEQ(this=fn("ifNull", exp.column(x), lit("")), expression=lit("")), expressions=[x]),
+            array,
+        )
+        escaped = fn("arrayMap", exp.Lambda(this=fn("regexpQuoteMeta", exp.column(x)), expressions=[x]), kept)
+        return fn("arrayStringConcat", escaped, lit("|"))
+
+    def base64(self, value: exp.Expr, encode: bool) -> exp.Expr:
+        return fn("base64Encode" if encode else "tryBase64Decode", value)
+
+    def json_valid(self, value: exp.Expr) -> exp.Expr:
+        return fn("isValidJSON", value)
+
+    def json_length(self, value: exp.Expr) -> exp.Expr:
+        v = fn("ifNull", value, lit(""))
+        return fn(
+            "if",
+            exp.EQ(this=cast(fn("JSONType", v), "VARCHAR"), expression=lit("Array")),
+            fn("JSONLength", v),
+            exp.Null(),
+        )
+
+    def json_keys(self, value: exp.Expr) -> exp.Expr:
+        return fn("toJSONString", fn("JSONExtractKeys", fn("ifNull", value, lit(""))))
+
+    def try_cast(self, value: exp.Expr, kql_type: str, source_type: str) -> exp.Expr:
+        if kql_type == "datetime":
+            if source_type == "datetime":
+                return value
+            return fn("parseDateTime64BestEffortOrNull", cast(value, "VARCHAR"), lit(6), lit("UTC"))
+        if kql_type == "bool":
+            text = fn("lower", cast(value, "VARCHAR"))
+            return fn(
+                "multiIf",
+                exp.In(this=text, expressions=[lit("true"), lit("1")]),
+                exp.true(),
+                exp.In(this=text, expressions=[lit("false"), lit("0")]),
+                exp.false(),
+                cast(exp.Null(), "BOOLEAN"),
+            )
+        if source_type in ("string", "dynamic", "guid"):
+            if kql_type == "real":
+                return fn(_TRY_FUNCS[kql_type], value)
+            return fn(_NUM_FUNCS[kql_type], fn("trunc", fn("toFloat64OrNull", value)))
+        if source_type == "bool":
+            value = fn("toUInt8", value)
+        return fn(_NUM_FUNCS[kql_type], value)
+
+    def to_string(self, value: exp.Expr) -> exp.Expr:
+        return fn("toString", value)
+
+    def regex_extract(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr:
+        return fn("nullIf", fn("regexpExtract", fn("ifNull", value, lit("")), pattern, lit(group)), lit(""))
+
+    def regex_extract_all(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr:
+        if group == 0:
+            return fn("extractAll", fn("ifNull", value, lit("")), pattern)
+        groups = fn("extractAllGroupsVertical", fn("ifNull", value, lit("")), pattern)
+        g = exp.to_identifier("g")
+        return fn("arrayMap", exp.Lambda(this=fn("arrayElement", exp.column(g), lit(group)), expressions=[g]), groups)
+
+    def regex_replace(self, value: exp.Expr, pattern: exp.Expr, repl: exp.Expr) -> exp.Expr:
+        return fn("replaceRegexpAll", value, pattern, repl)
+
+    def regex_escape(self, value: exp.Expr) -> exp.Expr:
+        return fn("regexpQuoteMeta", value)
+
+    def replace(self, value: exp.Expr, old: exp.Expr, new: exp.Expr) -> exp.Expr:
+        return fn("replaceAll", value, old, new)
+
+    def split(self, value: exp.Expr, sep: exp.Expr) -> exp.Expr:
+        return fn("splitByString", sep, fn("ifNull", value, lit("")))
+
+    def array_contains(self, array: exp.Expr, item: exp.Expr) -> exp.Expr:
+        return fn("has", array, item)
+
+    def array_join(self, array: exp.Expr, sep: exp.Expr) -> exp.Expr:
+        return fn("arrayStringConcat", array, sep)
+
+    def array_sort(self, array: exp.Expr) -> exp.Expr:
+        return fn("arraySort", array)
+
+    def array_slice(self, array: exp.Expr, count: exp.Expr) -> exp.Expr:
+        return fn("arraySlice", array, lit(1), count)
+
+    def agg_list(self, value: exp.Expr, distinct: bool) -> exp.Expr:
+        return fn("groupUniqArray" if distinct else "groupArray", value)
+
+    def arg_pick(self, values: list[exp.Expr], key: exp.Expr, largest: bool) -> exp.Expr:
+        return fn("argMax" if largest else "argMin", fn("tuple", *values), key)
+
+    def tuple_get(self, value: exp.Expr, index: int) -> exp.Expr:
+        return fn("tupleElement", value, lit(index + 1))
+
+    def percentile(self, value: exp.Expr, fraction: float) -> exp.Expr:
+        return exp.ParameterizedAgg(this="quantileExactLow", expressions=[lit(fraction)], params=[value])
+
+    def unnest(self, array: exp.Expr) -> exp.Expr:
+        return fn("arrayJoin", array)
+
+    def trunc(self, unit: str, ts: exp.Expr) -> exp.Expr:
+        return fn("toDateTime64", fn(_TRUNC[unit], ts), lit(6), lit("UTC"))
+
+    def date_part(self, unit: str, ts: exp.Expr) -> exp.Expr:
+        return fn("toInt64", fn(_PARTS[unit], ts))
+
+    def date_diff(self, unit: str, start: exp.Expr, end: exp.Expr) -> exp.Expr:
+        return fn("dateDiff", lit(unit), start, end)
+
+    def date_add(self, unit: str, amount: exp.Expr, ts: exp.Expr) -> exp.Expr:
+        name = "add" + unit.capitalize() + "s"
+        return fn(name, ts, cast(amount, "BIGINT"))
+
+    def format_datetime(self, ts: exp.Expr, kql_format: str) -> exp.Expr:
+        return fn("formatDateTime", ts, lit(translate_format(kql_format, "%i", "%f")))
+
+    def url_decode(self, value: exp.Expr) -> exp.Expr:
+        return fn("decodeURLComponent", value)
+
+    def int_div(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+        return fn("intDiv", a, b)

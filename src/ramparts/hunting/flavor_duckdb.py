@@ -1,0 +1,195 @@
+"""DuckDB's choices for the places where the engines differ (see dialects.Flavor)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlglot import exp
+
+from ramparts.hunting.dialects import Flavor, cast, fn, lit, translate_format
+
+_TRY_TYPES = {"long": "BIGINT", "int": "INTEGER", "real": "DOUBLE", "bool": "BOOLEAN", "datetime": "TIMESTAMPTZ"}
+_UNITS = {
+    "year": "year",
+    "quarter": "quarter",
+    "month": "month",
+    "week": "week",
+    "day": "day",
+    "hour": "hour",
+    "minute": "minute",
+    "second": "second",
+    "millisecond": "millisecond",
+    "microsecond": "microsecond",
+}
+
+
+class DuckDBFlavor(Flavor):
+    name = "duckdb"
+    DIALECT = "duckdb"
+
+    def datetime_literal(self, value: dt.datetime) -> exp.Expr:
+        text = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+        return cast(lit(text), "TIMESTAMPTZ")
+
+    def epoch_us(self, ts: exp.Expr) -> exp.Expr:
+        return fn("epoch_us", ts)
+
+    def from_epoch_us(self, us: exp.Expr) -> exp.Expr:
+        return exp.Add(this=fn("to_timestamp", lit(0)), expression=fn("to_microseconds", cast(us, "BIGINT")))
+
+    def json_get(self, value: exp.Expr, key: exp.Expr, key_is_string: bool = False) -> exp.Expr:
+        if key_is_string:
+            quoted = exp.DPipe(this=exp.DPipe(this=lit('$."'), expression=key), expression=lit('"'))
+            return fn("json_extract", cast(value, "JSON"), quoted)
+        if isinstance(key, exp.Literal) and key.is_string:
+            path = lit('$."' + key.this.replace('"', '\\"') + '"')
+        elif isinstance(key, exp.Literal):
+            index = int(key.this)
+            path = lit(f"$[{index}]" if index >= 0 else f"$[#{index}]")
+        else:
+            path = exp.DPipe(this=exp.DPipe(this=lit("$["), expression=cast(key, "VARCHAR")), expression=lit("]"))
+        return fn("json_extract", cast(value, "JSON"), path)
+
+    def json_to_string(self, value: exp.Expr) -> exp.Expr:
+        return fn("json_extract_string", cast(value, "JSON"), lit("$"))
+
+    def json_strings(self, value: exp.Expr) -> exp.Expr:
+        return fn("json_extract_string", cast(value, "JSON"), lit("$[*]"))
+
+    def json_elements(self, value: exp.Expr) -> exp.Expr:
+        j = cast(value, "JSON")
+        key = exp.to_identifier("k")
+        bag_item = exp.DPipe(
+            this=exp.DPipe(
+                this=exp.DPipe(this=lit("{"), expression=cast(fn("to_json", exp.column(key)), "VARCHAR")),
+                expression=lit(":"),
+            ),
+            expression=exp.DPipe(
+                this=cast(
+                    fn(
+                        "json_extract",
+                        j,
+                        exp.DPipe(
+                            this=exp.DPipe(this=lit('$."'), expression=exp.column(key)),
+                            expression=lit('"'),
+                        ),
+                    ),
+                    "VARCHAR",
+                ),
+                expression=lit("}"),
+            ),
+        )
+        bag = fn("list_transform", fn("json_keys", j), exp.Lambda(this=bag_item, expressions=[key]))
+        return exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=fn("json_type", j), expression=lit("OBJECT")), true=bag)],
+            default=cast(fn("json_extract", j, lit("$[*]")), "VARCHAR[]"),
+        )
+
+    def to_json(self, value: exp.Expr) -> exp.Expr:
+        return cast(fn("to_json", value), "VARCHAR")
+
+    def escaped_alternation(self, array: exp.Expr) -> exp.Expr:
+        x = exp.to_identifier("x")
+        kept = fn(
+            "list_filter",
+            array,
+            exp.Lambda(this=exp.NEQ(this=fn("coalesce", exp.column(x), lit("")), expression=lit("")), expressions=[x]),
+        )
+        escaped = fn("list_transform", kept, exp.Lambda(this=fn("regexp_escape", exp.column(x)), expressions=[x]))
+        return fn("array_to_string", escaped, lit("|"))
+
+    def base64(self, value: exp.Expr, encode: bool) -> exp.Expr:
+        if encode:
+            return fn("to_base64", fn("encode", value))
+        return fn("decode", fn("from_base64", value))
+
+    def json_valid(self, value: exp.Expr) -> exp.Expr:
+        return fn("json_valid", value)
+
+    def json_length(self, value: exp.Expr) -> exp.Expr:
+        j = cast(value, "JSON")
+        return exp.Case(
+            ifs=[
+                exp.If(this=exp.EQ(this=fn("json_type", j), expression=lit("ARRAY")), true=fn("json_array_length", j))
+            ],
+            default=exp.Null(),
+        )
+
+    def json_keys(self, value: exp.Expr) -> exp.Expr:
+        return self.to_json(fn("json_keys", cast(value, "JSON")))
+
+    def try_cast(self, value: exp.Expr, kql_type: str, source_type: str) -> exp.Expr:
+        if kql_type in ("long", "int") and source_type == "real":
+            value = fn("trunc", value)
+        if kql_type in ("long", "int") and source_type in ("string", "dynamic"):
+            value = fn("trunc", exp.TryCast(this=value, to=exp.DataType.build("DOUBLE")))
+        return exp.TryCast(this=value, to=exp.DataType.build(_TRY_TYPES[kql_type]))
+
+    def regex_extract(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr:
+        return fn("nullif", fn("regexp_extract", value, pattern, lit(group)), lit(""))
+
+    def regex_extract_all(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr:
+        return fn("regexp_extract_all", value, pattern, lit(group))
+
+    def regex_replace(self, value: exp.Expr, pattern: exp.Expr, repl: exp.Expr) -> exp.Expr:
+        return fn("regexp_replace", value, pattern, repl, lit("g"))
+
+    def regex_escape(self, value: exp.Expr) -> exp.Expr:
+        return fn("regexp_escape", value)
+
+    def replace(self, value: exp.Expr, old: exp.Expr, new: exp.Expr) -> exp.Expr:
+        return fn("replace", value, old, new)
+
+    def split(self, value: exp.Expr, sep: exp.Expr) -> exp.Expr:
+        return fn("string_split", value, sep)
+
+    def array_contains(self, array: exp.Expr, item: exp.Expr) -> exp.Expr:
+        return fn("list_contains", array, item)
+
+    def array_join(self, array: exp.Expr, sep: exp.Expr) -> exp.Expr:
+        return fn("array_to_string", array, sep)
+
+    def array_sort(self, array: exp.Expr) -> exp.Expr:
+        return fn("list_sort", array)
+
+    def array_slice(self, array: exp.Expr, count: exp.Expr) -> exp.Expr:
+        return fn("list_slice", array, lit(1), count)
+
+    def agg_list(self, value: exp.Expr, distinct: bool) -> exp.Expr:
+        inner = exp.Distinct(expressions=[value]) if distinct else value
+        agg = exp.Filter(
+            this=fn("list", inner),
+            expression=exp.Where(this=exp.Not(this=exp.Is(this=value, expression=exp.Null()))),
+        )
+        return fn("coalesce", agg, exp.Array(expressions=[]))
+
+    def arg_pick(self, values: list[exp.Expr], key: exp.Expr, largest: bool) -> exp.Expr:
+        return fn("arg_max" if largest else "arg_min", fn("row", *values), key)
+
+    def tuple_get(self, value: exp.Expr, index: int) -> exp.Expr:
+        return fn("struct_extract", value, lit(index + 1))
+
+    def percentile(self, value: exp.Expr, fraction: float) -> exp.Expr:
+        return fn("quantile_disc", value, lit(fraction))
+
+    def unnest(self, array: exp.Expr) -> exp.Expr:
+        return fn("unnest", array)
+
+    def trunc(self, unit: str, ts: exp.Expr) -> exp.Expr:
+        return fn("date_trunc", lit(unit), ts)
+
+    def date_part(self, unit: str, ts: exp.Expr) -> exp.Expr:
+        return cast(fn("date_part", lit(unit), ts), "BIGINT")
+
+    def date_diff(self, unit: str, start: exp.Expr, end: exp.Expr) -> exp.Expr:
+        return fn("date_diff", lit(_UNITS[unit]), start, end)
+
+    def date_add(self, unit: str, amount: exp.Expr, ts: exp.Expr) -> exp.Expr:
+        interval = exp.Interval(this=cast(amount, "BIGINT"), unit=exp.var(_UNITS[unit].upper()))
+        return exp.Add(this=ts, expression=interval)
+
+    def format_datetime(self, ts: exp.Expr, kql_format: str) -> exp.Expr:
+        return fn("strftime", ts, lit(translate_format(kql_format, "%M", "%f")))
+
+    def url_decode(self, value: exp.Expr) -> exp.Expr:
+        return fn("url_decode", value)

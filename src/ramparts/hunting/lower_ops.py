@@ -1,0 +1,427 @@
+"""The single-input tabular operators: where, project*, extend, summarize, sort, top, take,
+distinct, count, mv-expand, parse, render, invoke."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from ramparts.hunting import ast
+from ramparts.hunting.aggregates import AGGREGATES, AggResult
+from ramparts.hunting.binder import BoundTabular, Env, FunctionLet, Relation, match_names
+from ramparts.hunting.dialects import cast, fn, lit
+from ramparts.hunting.lower_scalar import re_escape
+from ramparts.hunting.lower_tabular import TabularLowerer, auto_name, col, operator, unique_name
+from ramparts.hunting.types import NULL, Typed, normalize_type
+
+
+@operator(ast.Where)
+def where(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Where)
+    predicate = lo.scalar(env, rel.columns).predicate(op.predicate)
+    if rel.filterable:
+        assert isinstance(rel.query, exp.Select)
+        return Relation(rel.query.where(predicate), rel.columns, filterable=True, order=rel.order)
+    select = lo.wrap(rel, lo.passthrough(rel)).where(predicate)
+    return Relation(select, rel.columns, order=lo.keep_order(select, rel))
+
+
+def _typed_column(value: Typed) -> str:
+    return "string" if value.type == NULL else value.type
+
+
+@operator(ast.Project)
+def project(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Project)
+    extend = op.name == "extend"
+    items: list[tuple[str, exp.Expr]] = lo.passthrough(rel) if extend else []
+    columns: list[tuple[str, str]] = list(rel.columns) if extend else []
+    assigned: set[str] = set()
+    for index, assign in enumerate(op.items, start=1):
+        lowerer = lo.scalar(env, rel.columns)
+        if isinstance(assign.expr, ast.Star) and not extend:
+            items += lo.passthrough(rel)
+            columns += rel.columns
+            continue
+        value = lowerer.lower(assign.expr)
+        if lowerer.scope.used & assigned:
+            # the item reads a column assigned earlier in this operator: finish that layer first
+            select = lo.wrap(rel, items)
+            rel = Relation(select, columns, order=lo.keep_order(select, rel))
+            items, columns, assigned = lo.passthrough(rel), list(rel.columns), set()
+            lowerer = lo.scalar(env, rel.columns)
+            value = lowerer.lower(assign.expr)
+        if len(assign.names) > 1:
+            raise lo.ctx.error(assign.pos, "a tuple assignment needs a function that returns several columns")
+        name = assign.names[0] if assign.names else auto_name(assign.expr, index)
+        kind = _typed_column(value)
+        names = [n for n, _ in columns]
+        if name in names:
+            position = names.index(name)
+            items[position] = (name, value.sql)
+            columns[position] = (name, kind)
+        else:
+            items.append((name, value.sql))
+            columns.append((name, kind))
+        assigned.add(name)
+    select = lo.wrap(rel, items)
+    return Relation(select, columns, order=lo.keep_order(select, rel))
+
+
+@operator(ast.NameList)
+def name_list(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.NameList)
+    chosen: list[str] = []
+    for pattern, pos in op.names:
+        found = match_names(pattern, rel.names)
+        if not found and "*" not in pattern:
+            raise lo.ctx.error(pos, f"unknown column '{pattern}' in {op.name}")
+        chosen += [name for name in found if name not in chosen]
+    if op.name == "project-away":
+        kept = [c for c in rel.columns if c[0] not in chosen]
+    elif op.name == "project-keep":
+        kept = [c for c in rel.columns if c[0] in chosen]
+    else:  # project-reorder
+        kept = [c for name in chosen for c in rel.columns if c[0] == name]
+        kept += [c for c in rel.columns if c[0] not in chosen]
+    select = lo.wrap(rel, [(name, col(name)) for name, _ in kept])
+    return Relation(select, kept, order=lo.keep_order(select, rel))
+
+
+@operator(ast.Rename)
+def rename(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Rename)
+    mapping: dict[str, str] = {}
+    for new, old, pos in op.pairs:
+        if old not in rel.names:
+            raise lo.ctx.error(pos, f"unknown column '{old}' in project-rename")
+        mapping[old] = new
+    columns = [(mapping.get(name, name), kind) for name, kind in rel.columns]
+    select = lo.wrap(rel, [(mapping.get(name, name), col(name)) for name in rel.names])
+    return Relation(select, columns)
+
+
+@operator(ast.Summarize)
+def summarize(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Summarize)
+    alias = lo.ctx.alias()
+    lowerer = lo.scalar(env, rel.columns)
+    taken: set[str] = set()
+    by_items: list[tuple[str, exp.Expr]] = []
+    columns: list[tuple[str, str]] = []
+    group: list[exp.Expr] = []
+    for index, assign in enumerate(op.by, start=1):
+        value = lowerer.lower(assign.expr)
+        if value.type == "dynamic":
+            pass
+        name = assign.names[0] if assign.names else _by_name(assign.expr, index)
+        name = unique_name(name, taken)
+        taken.add(name)
+        by_items.append((name, value.sql))
+        columns.append((name, _typed_column(value)))
+        group.append(value.sql)
+    by_names = {name for name, _ in by_items}
+    star_columns = [name for name in rel.names if name not in by_names]
+    agg_items: list[tuple[str, exp.Expr]] = []
+    tuples: list[tuple[str, list[tuple[str, str]]]] = []
+    for assign in op.aggs:
+        result = _aggregate(lowerer, assign.expr, star_columns)
+        if result.tuple_sql is not None:
+            internal = f"__arg{len(tuples)}"
+            outs = list(result.tuple_columns)
+            if assign.names:
+                outs = [(assign.names[i] if i < len(assign.names) else n, t) for i, (n, t) in enumerate(outs)]
+            renamed = []
+            for name, kind in outs:
+                name = unique_name(name, taken)
+                taken.add(name)
+                renamed.append((name, kind))
+            tuples.append((internal, renamed))
+            agg_items.append((internal, result.tuple_sql))
+            continue
+        for i, (default, value) in enumerate(result.columns):
+            name = assign.names[i] if i < len(assign.names) else default
+            name = unique_name(name, taken)
+            taken.add(name)
+            agg_items.append((name, value.sql))
+            columns.append((name, _typed_column(value)))
+    select = lo.wrap(rel, by_items + agg_items, alias)
+    if group:
+        select = select.group_by(*(g.copy() for g in group))
+    if not tuples:
+        return Relation(select, columns)
+    # read arg_max/arg_min tuples back into columns
+    outer: list[tuple[str, exp.Expr]] = [(name, col(name)) for name, _ in columns[: len(by_items)]]
+    final_columns = list(columns[: len(by_items)])
+    for internal, outs in tuples:
+        for i, (name, kind) in enumerate(outs):
+            outer.append((name, lo.ctx.flavor.tuple_get(col(internal), i)))
+            final_columns.append((name, kind))
+    for name, kind in columns[len(by_items) :]:
+        outer.append((name, col(name)))
+        final_columns.append((name, kind))
+    inner = Relation(select, columns)
+    return Relation(lo.wrap(inner, outer), final_columns)
+
+
+def _by_name(node: ast.Expr, index: int) -> str:
+    if (
+        isinstance(node, ast.Call)
+        and node.name.lower()
+        in (
+            "bin",
+            "floor",
+            "startofday",
+            "startofweek",
+            "startofmonth",
+        )
+        and node.args
+        and isinstance(node.args[0], ast.Name)
+    ):
+        return node.args[0].name
+    return auto_name(node, index)
+
+
+def _aggregate(lowerer: object, node: ast.Expr, star_columns: list[str]) -> AggResult:
+    from ramparts.hunting.lower_scalar import ScalarLowerer
+
+    assert isinstance(lowerer, ScalarLowerer)
+    if isinstance(node, ast.Call):
+        handler = AGGREGATES.get(node.name) or AGGREGATES.get(node.name.lower())
+        if handler is not None:
+            return handler(lowerer, node, star_columns)
+    # an expression over aggregates: count() * 2, round(avg(x), 2), ...
+    seen: list[str] = []
+
+    def hook(call: ast.Call) -> Typed:
+        handler = AGGREGATES.get(call.name) or AGGREGATES[call.name.lower()]
+        result = handler(lowerer, call, star_columns)
+        if len(result.columns) != 1:
+            raise lowerer.error(call, f"'{call.name}' cannot be used inside an expression")
+        seen.append(result.columns[0][0])
+        return result.columns[0][1]
+
+    lowerer.aggregate_hook = hook
+    try:
+        value = lowerer.lower(node)
+    finally:
+        lowerer.aggregate_hook = None
+    if not seen:
+        raise lowerer.error(node, "summarize needs an aggregation function such as count() or dcount()")
+    return AggResult([(f"Column{len(star_columns) and 1}", value)])
+
+
+def _sort_keys(lo: TabularLowerer, rel: Relation, keys: list[ast.SortKey], env: Env) -> list[exp.Ordered]:
+    lowerer = lo.scalar(env, rel.columns)
+    out: list[exp.Ordered] = []
+    for key in keys:
+        value = lowerer.lower(key.expr)
+        nulls_first = key.nulls_first if key.nulls_first is not None else not key.desc
+        sql = value.sql
+        if value.type in ("string", "guid"):
+            sql = lowerer.as_string(value)
+        out.append(exp.Ordered(this=sql, desc=key.desc, nulls_first=nulls_first))
+    return out
+
+
+@operator(ast.Sort)
+def sort(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Sort)
+    keys = _sort_keys(lo, rel, op.keys, env)
+    select = lo.wrap(rel, lo.passthrough(rel)).order_by(*keys)
+    plain = [k for k in keys if isinstance(k.this, (exp.Column, exp.Coalesce))]
+    order = []
+    if len(plain) == len(keys):
+        for k in keys:
+            column = k.this if isinstance(k.this, exp.Column) else k.this.this
+            if isinstance(column, exp.Column):
+                order.append(
+                    exp.Ordered(this=col(column.name), desc=k.args.get("desc"), nulls_first=k.args.get("nulls_first"))
+                )
+    return Relation(select, rel.columns, order=order if len(order) == len(keys) else [])
+
+
+@operator(ast.Top)
+def top(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Top)
+    count = lo.scalar(env, []).lower(op.count)
+    sorted_rel = sort(lo, rel, ast.Sort(op.pos, "sort", op.keys), env)
+    assert isinstance(sorted_rel.query, exp.Select)
+    return Relation(sorted_rel.query.limit(count.sql), rel.columns, order=sorted_rel.order)
+
+
+@operator(ast.Take)
+def take(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Take)
+    count = lo.scalar(env, []).lower(op.count)
+    select = lo.wrap(rel, lo.passthrough(rel))
+    order = lo.keep_order(select, rel)
+    return Relation(select.limit(count.sql), rel.columns, order=order)
+
+
+@operator(ast.Distinct)
+def distinct(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Distinct)
+    if len(op.items) == 1 and isinstance(op.items[0], ast.Star):
+        select = lo.wrap(rel, lo.passthrough(rel)).distinct()
+        return Relation(select, rel.columns)
+    lowerer = lo.scalar(env, rel.columns)
+    items: list[tuple[str, exp.Expr]] = []
+    columns: list[tuple[str, str]] = []
+    for index, node in enumerate(op.items, start=1):
+        value = lowerer.lower(node)
+        name = auto_name(node, index)
+        items.append((name, value.sql))
+        columns.append((name, _typed_column(value)))
+    return Relation(lo.wrap(rel, items).distinct(), columns)
+
+
+@operator(ast.Count)
+def count(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    return Relation(lo.wrap(rel, [("Count", cast(exp.Count(this=exp.Star()), "BIGINT"))]), [("Count", "long")])
+
+
+@operator(ast.Render)
+def render(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Render)
+    lo.render = op.chart
+    return rel
+
+
+@operator(ast.AsOp)
+def as_op(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    return rel
+
+
+@operator(ast.Invoke)
+def invoke(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Invoke)
+    call = op.call
+    entry = env.lookup(call.name)
+    if not isinstance(entry, FunctionLet):
+        raise lo.ctx.error(call.pos, f"invoke needs a user function; '{call.name}' is not one")
+    params = entry.func.params
+    if not params or params[0].type != "table":
+        raise lo.ctx.error(call.pos, f"'{call.name}' has no tabular first parameter to invoke it with")
+    body = entry.env.child()
+    body.names[params[0].name] = BoundTabular(rel)
+    rest = FunctionLet(ast.LetFunction(entry.func.pos, params[1:], []), body, call.name)
+    lowerer = lo.scalar(env, [])
+    bound = lowerer.bind_arguments(call, rest)
+    result = lo.run_body(entry.func, bound)
+    if not isinstance(result, Relation):
+        raise lo.ctx.error(call.pos, f"'{call.name}' returns a scalar, not a table")
+    return result
+
+
+@operator(ast.Unsupported)
+def unsupported(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    raise lo.ctx.error(op.pos, f"the '{op.name}' operator is not supported yet")
+
+
+@operator(ast.MvExpand)
+def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.MvExpand)
+    if len(op.items) != 1:
+        raise lo.ctx.error(op.pos, "mv-expand of several columns at once is not supported yet")
+    name, node, type_name = op.items[0]
+    lowerer = lo.scalar(env, rel.columns)
+    value = lowerer.lower(node)
+    if value.type == "string":
+        value = Typed(value.sql, "dynamic")
+    if value.type != "dynamic":
+        raise lo.ctx.error(node.pos, f"mv-expand needs a dynamic array or bag, not {value.type}")
+    target = name or auto_name(node, 1)
+    # first expand into a JSON column, then convert (typeof) in an outer layer
+    expanded = lo.ctx.flavor.unnest(lo.ctx.flavor.json_elements(value.sql))
+    items = lo.passthrough(rel)
+    columns = list(rel.columns)
+    if target in rel.names:
+        position = rel.names.index(target)
+        items[position] = (target, expanded)
+        columns[position] = (target, "dynamic")
+    else:
+        items.append((target, expanded))
+        columns.append((target, "dynamic"))
+    select = lo.wrap(rel, items)
+    result = Relation(select, columns)
+    if op.limit is not None:
+        raise lo.ctx.error(op.pos, "mv-expand limit is not supported yet")
+    if type_name is not None:
+        kind = normalize_type(type_name)
+        if kind is None:
+            raise lo.ctx.error(op.pos, f"unknown type '{type_name}'")
+        if kind != "dynamic":
+            converter = lo.scalar(env, result.columns)
+            converted = converter.convert(Typed(col(target), "dynamic"), kind)
+            items2 = [(n, converted.sql if n == target else col(n)) for n in result.names]
+            columns2 = [(n, kind if n == target else t) for n, t in result.columns]
+            result = Relation(lo.wrap(result, items2), columns2)
+    return result
+
+
+_PARSE_TYPES = {
+    "string": "string",
+    "long": "long",
+    "int": "int",
+    "real": "real",
+    "double": "real",
+    "datetime": "datetime",
+    "bool": "bool",
+}
+
+
+@operator(ast.Parse)
+def parse(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    assert isinstance(op, ast.Parse)
+    lowerer = lo.scalar(env, rel.columns)
+    text = lowerer.as_string(lowerer.lower(op.source))
+    regex = ""
+    names: list[str] = []
+    pieces = op.pattern
+    for i, (kind, value) in enumerate(pieces):
+        last = i == len(pieces) - 1
+        if kind == "lit":
+            assert value is not None
+            regex += value if op.kind == "regex" else re_escape(value)
+        elif value is None:
+            regex += ".*?" if not last else ".*"
+        else:
+            names.append(value)
+            column_type = op.types.get(value, "string")
+            if column_type in ("long", "int"):
+                regex += r"(-?\d+)"
+            elif column_type in ("real", "double"):
+                regex += r"(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
+            else:
+                regex += "(.*?)" if not last else "(.*)"
+    if op.kind != "regex":
+        regex = "^" + regex
+    if "i" in op.flags.lower():
+        regex = "(?i)" + regex
+    if op.flags and set(op.flags.lower()) - {"i", "u"}:
+        raise lo.ctx.error(op.pos, f"parse flags '{op.flags}' are not supported")
+    if re.compile(regex).groups != len(names):
+        raise lo.ctx.error(op.pos, "parse: capture groups in the regex patterns are not supported")
+    items = lo.passthrough(rel)
+    columns = list(rel.columns)
+    for group, name in enumerate(names, start=1):
+        parse_kind = _PARSE_TYPES.get(op.types.get(name, "string").lower())
+        if parse_kind is None:
+            raise lo.ctx.error(op.pos, f"unsupported parse type '{op.types.get(name)}'")
+        kind = parse_kind
+        raw = Typed(lo.ctx.flavor.regex_extract(text, lit(regex), group), "string")
+        sql = exp.Coalesce(this=raw.sql, expressions=[lit("")]) if kind == "string" else lowerer.convert(raw, kind).sql
+        if name in rel.names:
+            position = rel.names.index(name)
+            items[position] = (name, sql)
+            columns[position] = (name, kind)
+        else:
+            items.append((name, sql))
+            columns.append((name, kind))
+    select = lo.wrap(rel, items)
+    return Relation(select, columns, order=lo.keep_order(select, rel))
+
+
+_ = fn

@@ -1,0 +1,38 @@
+"""The SQL text itself, for a few shapes, with the validate() helper: one KQL in, each dialect out."""
+
+from __future__ import annotations
+
+from tests.hunting.helpers import validate
+
+
+def test_where_on_a_scan_stays_one_select() -> None:
+    validate(
+        "UrlClickEvents | where ActionType == 'ClickAllowed' and Url has 'evil' | project Url",
+        duckdb=(
+            'SELECT "Url" FROM (SELECT "Timestamp", "Url", "ActionType", "AccountUpn", "Workload", "NetworkMessageId", '
+            '"ThreatTypes", "DetectionMethods", "IPAddress", "IsClickedThrough", "UrlChain", "ReportId", "AppName", '
+            '"AppVersion", "SourceId", "TenantId" FROM "UrlClickEvents" WHERE ((COALESCE("ActionType", \'\') = '
+            "'ClickAllowed') AND (REGEXP_MATCHES(COALESCE(\"Url\", ''), '(?i)(^|[^[:alnum:]])evil($|[^[:alnum:]])')))) AS _t1"  # noqa: E501
+        ),
+    )
+
+
+def test_clickhouse_regex_and_settings() -> None:
+    validate(
+        "print x = 'a b' has 'b'",
+        clickhouse=(
+            "SELECT match('a b', '(?i)(^|[^[:alnum:]])b($|[^[:alnum:]])') AS \"x\" "
+            "SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1"
+        ),
+    )
+
+
+def test_ago_is_folded_to_a_literal() -> None:
+    validate(
+        "print ago(1d)",
+        duckdb="SELECT CAST('2024-05-14 12:00:00.000000+00' AS TIMESTAMPTZ) AS \"print_0\"",
+        clickhouse=(
+            "SELECT toDateTime64('2024-05-14 12:00:00.000000', 6, 'UTC') AS \"print_0\" "
+            "SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1"
+        ),
+    )
