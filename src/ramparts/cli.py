@@ -85,7 +85,7 @@ def serve(
     smtp: Annotated[str, typer.Option(help="SMTP listen address HOST:PORT.")] = "127.0.0.1:2525",
     http: Annotated[str, typer.Option(help="HTTP listen address HOST:PORT.")] = "127.0.0.1:8025",
 ) -> None:
-    """Run the SMTP gateway, the HTTP API and the portal in one process."""
+    """Run the SMTP gateway, the spool worker and the HTTP API in one process."""
     from ramparts.server import serve as run_server
 
     smtp_host, smtp_port = _split_hostport(smtp, "--smtp")

@@ -29,8 +29,14 @@ class Settings(BaseSettings):
     relay_host: str = Field(default="", description="host:port of a downstream SMTP/LMTP server; empty = Maildir")
     relay_protocol: str = "smtp"
     rspamd_url: str = Field(default="", description="e.g. http://127.0.0.1:11333; empty = rspamd engine off")
+    rspamd_timeout: float = 10.0
+    rspamd_password: str = ""
+    rspamd_mapping_file: Path | None = Field(default=None, description="TOML/JSON symbol and action mapping")
     dns_nameserver: str = Field(default="", description="host:port of the resolver for SPF/DKIM/DMARC; empty = system")
     dns_timeout: float = 2.0
+    trusted_authserv_ids: tuple[str, ...] = Field(
+        default=(), description="Authentication-Results from these authserv-ids are believed instead of checking again"
+    )
     telemetry_backend: str = "duckdb"
     clickhouse_url: str = ""
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in the data dir")

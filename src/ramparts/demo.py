@@ -110,6 +110,14 @@ def _zip_with(name: str, content: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def lookalikes(stem: str, tld: str) -> list[str]:
+    """Domains an attacker registers to look like stem.tld: swapped glyphs, a doubled letter, added words."""
+    swaps = [(a, b) for a, b in (("o", "0"), ("i", "1"), ("l", "1"), ("m", "rn"), ("e", "3")) if a in stem]
+    found = [f"{stem.replace(a, b, 1)}.{tld}" for a, b in swaps[:2]]
+    doubled = stem[:2] + stem[1] + stem[2:]
+    return [*found, f"{doubled}.{tld}", f"{stem}-secure.{tld}", f"{stem}-helpdesk.{tld}"]
+
+
 class DemoTraffic:
     def __init__(self, seed: int = 7, *, now: dt.datetime | None = None, span: dt.timedelta = dt.timedelta(days=7)):
         self.random = random.Random(seed)
@@ -185,10 +193,11 @@ class DemoTraffic:
         sender = self.random.choice(NEWSLETTERS)
         domain = sender[1].rpartition("@")[2]
         message = self._base(sender, to, f"{sender[0]}: this week's top picks", when)
-        message["List-Unsubscribe"] = f"<https://{domain}/unsubscribe?u={uuid.uuid4().hex[:12]}>"
-        message["List-Id"] = f"{sender[0]} <list.{domain}>"
-        message["Precedence"] = "bulk"
-        message["Feedback-ID"] = f"campaign{self.random.randint(1, 99)}:{domain}"
+        message["List-Unsubscribe"] = f"<https://{domain}/unsubscribe?u={self.random.getrandbits(48):012x}>"
+        if self.random.random() < 0.6:
+            message["List-Id"] = f"{sender[0]} <list.{domain}>"
+            message["Precedence"] = "bulk"
+            message["Feedback-ID"] = f"campaign{self.random.randint(1, 99)}:{domain}"
         message.set_content(
             f"Top stories this week. Read more at https://{domain}/issues/{self.random.randint(100, 400)}\n"
             f"Limited time offer: save 30% today at https://{domain}/deals\nUnsubscribe: https://{domain}/unsubscribe\n"
@@ -216,14 +225,7 @@ class DemoTraffic:
     def _phish(self, tenant: DemoTenant, to: MailboxSpec, when: dt.datetime) -> tuple[EmailMessage, str, str]:
         own = tenant.domains[0]
         stem, _, tld = own.rpartition(".")
-        lookalike = self.random.choice(
-            (
-                f"{stem.replace('o', '0', 1)}.{tld}",
-                f"{stem}-secure.{tld}",
-                f"{stem}-helpdesk.{tld}",
-                f"{stem.replace('m', 'rn', 1) if 'm' in stem else stem + 'l'}.{tld}",
-            )
-        )
+        lookalike = self.random.choice(lookalikes(stem, tld))
         sender = ("IT Service Desk", f"it-support@{lookalike}")
         message = self._base(sender, to, "Action required: your mailbox password expires today", when)
         link = f"http://login.{lookalike}/owa/verify-account?user={to.address}"

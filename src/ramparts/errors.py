@@ -3,6 +3,8 @@
 RampartsError
  +-- ConfigError            settings that cannot work (bad path, bad listen address)
  +-- SpoolCorrupt           a spool file that cannot be read back (mailflow.spool; moved to failed/)
+ +-- DnsTempError           a DNS timeout or SERVFAIL (detection.dns); checks record temperror
+ +-- CacheMiss              a cache-only DNS view had no answer (detection.dns); the check reruns off-loop
  +-- MessageRejected        a message refused with an SMTP reply code (size, unknown domain)
  +-- NotFound               a tenant, user, message or app that does not exist (HTTP 404)
  +-- InvalidInput           a request or argument that names a field and a reason (HTTP 400/422)

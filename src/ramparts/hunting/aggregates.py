@@ -172,8 +172,6 @@ def _make_list(distinct: bool, conditional: bool) -> Handler:
         args = lo.args(node, 2 if conditional else 1, 3 if conditional else 2)
         value = args[0]
         sql = value.sql
-        if value.type == "dynamic":
-            raise lo.error(node, f"{node.name}() of dynamic values is not supported yet")
         if value.type == "datetime":
             sql = lo.convert(value, "string").sql
         if conditional:
@@ -185,6 +183,11 @@ def _make_list(distinct: bool, conditional: bool) -> Handler:
         if limit is not None:
             array = lo.flavor.array_slice(array, limit.sql)
         prefix = ("make_set" if distinct else "make_list") + ("_if_" if conditional else "_")
+        if value.type == "dynamic":  # elements are JSON texts already: join them into one array text
+            joined = fn("coalesce", lo.flavor.array_join(array, lit(",")), lit(""))
+            return AggResult(
+                [(prefix + arg_name(node.args[0]), Typed(lo.flavor.concat([lit("["), joined, lit("]")]), "dynamic"))]
+            )
         return AggResult([(prefix + arg_name(node.args[0]), Typed(lo.flavor.to_json(array), "dynamic"))])
 
     return handler

@@ -61,6 +61,20 @@ def compile_kql(
     tenant_id: str | None = None,
     timespan: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> CompiledQuery:
+    return compile_with_limit(text, dialect=dialect, schema=schema, now=now, tenant_id=tenant_id, timespan=timespan)
+
+
+def compile_with_limit(
+    text: str,
+    *,
+    dialect: Dialect,
+    schema: Mapping[str, Table] | None = None,
+    now: dt.datetime | None = None,
+    tenant_id: str | None = None,
+    timespan: tuple[dt.datetime, dt.datetime] | None = None,
+    row_limit: int | None = None,
+) -> CompiledQuery:
+    """compile_kql, optionally with an outermost LIMIT (run_kql fetches row_cap + 1 rows)."""
     if dialect not in FLAVORS:
         raise KqlError(f"unknown SQL dialect '{dialect}'")
     now = now or dt.datetime.now(dt.UTC)
@@ -74,6 +88,15 @@ def compile_kql(
     except RecursionError:
         raise KqlError("the query is nested too deeply") from None
     query = parenthesize(relation.query)
+    if row_limit is not None:
+        if isinstance(query, exp.Select) and query.args.get("limit") is None:
+            query = query.limit(row_limit)
+        else:
+            names = [name for name, _ in relation.columns]
+            outer = exp.select(*(exp.column(n, quoted=True) for n in names)).from_(query.subquery("_limited"))
+            for ordered in relation.order:
+                outer = outer.order_by(ordered.copy())
+            query = outer.limit(row_limit)
     if dialect == "clickhouse":
         settings = [exp.EQ(this=exp.var(k), expression=lit(v)) for k, v in CLICKHOUSE_SETTINGS.items()]
         if not isinstance(query, exp.Select):

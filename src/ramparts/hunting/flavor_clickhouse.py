@@ -125,7 +125,9 @@ class ClickHouseFlavor(Flavor):
         )
 
     def json_keys(self, value: exp.Expr) -> exp.Expr:
-        return fn("toJSONString", fn("JSONExtractKeys", fn("ifNull", value, lit(""))))
+        v = fn("ifNull", value, lit(""))
+        is_object = exp.EQ(this=cast(fn("JSONType", v), "VARCHAR"), expression=lit("Object"))
+        return fn("if", is_object, fn("toJSONString", fn("JSONExtractKeys", v)), exp.Null())
 
     def try_cast(self, value: exp.Expr, kql_type: str, source_type: str) -> exp.Expr:
         if kql_type == "datetime":

@@ -116,7 +116,9 @@ class DuckDBFlavor(Flavor):
         )
 
     def json_keys(self, value: exp.Expr) -> exp.Expr:
-        return self.to_json(fn("json_keys", cast(value, "JSON")))
+        j = cast(value, "JSON")
+        is_object = exp.EQ(this=fn("json_type", j), expression=lit("OBJECT"))
+        return exp.Case(ifs=[exp.If(this=is_object, true=self.to_json(fn("json_keys", j)))], default=exp.Null())
 
     def try_cast(self, value: exp.Expr, kql_type: str, source_type: str) -> exp.Expr:
         if kql_type in ("long", "int") and source_type == "real":

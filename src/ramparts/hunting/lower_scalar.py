@@ -120,6 +120,8 @@ class ScalarLowerer:
         return Typed(lit(value), node.kind, value)
 
     def dynamic_const(self, value: object) -> Typed:
+        if value is None:
+            return Typed(cast(exp.Null(), "VARCHAR"), "dynamic", None)
         return Typed(lit(json_const(value)), "dynamic", value)
 
     def name(self, node: ast.Name) -> Typed:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ramparts.errors import KqlError
-from ramparts.hunting.compiler import Dialect, compile_kql
+from ramparts.hunting.compiler import Dialect, compile_with_limit
 from ramparts.telemetry import ddl
 from ramparts.telemetry.schema import Table
 
@@ -76,9 +76,10 @@ class ChdbBackend:
         self.session = session
 
     def execute(self, sql: str, row_cap: int, time_budget_s: float) -> tuple[list[str], list[tuple[Any, ...]], bool]:
-        self.session.query(f"SET max_execution_time = {max(1, math.ceil(time_budget_s))}")
-        self.session.query(f"SET max_result_rows = {row_cap + 1}")
-        self.session.query("SET result_overflow_mode = 'break'")
+        # Per-query limits go into the query's own SETTINGS clause (compile_kql always ends ClickHouse
+        # SQL with one), so they do not stay on a shared session.
+        limits = f"max_execution_time = {max(1, math.ceil(time_budget_s))}"
+        sql = f"{sql}, {limits}" if " SETTINGS " in sql[-200:] else f"{sql} SETTINGS {limits}"
         try:
             table = self.session.query(sql, "ArrowTable")
         except Exception as exc:  # chdb raises plain RuntimeError for engine errors
@@ -168,8 +169,14 @@ def run_kql(
     time_budget_s: float = 30.0,
     schema: Mapping[str, Table] | None = None,
 ) -> QueryResult:
-    compiled = compile_kql(
-        text, dialect=backend.dialect, schema=schema, now=now, tenant_id=tenant_id, timespan=timespan
+    compiled = compile_with_limit(
+        text,
+        dialect=backend.dialect,
+        schema=schema,
+        now=now,
+        tenant_id=tenant_id,
+        timespan=timespan,
+        row_limit=row_cap + 1,
     )
     _, rows, truncated = backend.execute(compiled.sql, row_cap, time_budget_s)
     names = [name for name, _ in compiled.columns]

@@ -173,6 +173,7 @@ def test_evaluate_never_raises(engine: BuiltinEngine, monkeypatch: pytest.Monkey
 def test_without_a_resolver_authentication_is_not_reported() -> None:
     result = judge(BuiltinEngine(None), adatum_mail(), "jordan@adatum.com")
     assert (result.verdict, result.authentication) == (Verdict.CLEAN, {})
+    assert result.explanation == "No detection signal fired; authentication was not checked."
 
 
 def test_dns_failure_gives_temperror_not_a_verdict(engine: BuiltinEngine, dns_server: ZoneServer) -> None:

@@ -60,7 +60,7 @@ class BuiltinEngine:
     @classmethod
     def from_settings(cls, settings: Settings, builtin: BuiltinSettings | None = None) -> BuiltinEngine:
         resolver = Resolver(ResolverSettings(nameserver=settings.dns_nameserver, timeout=settings.dns_timeout))
-        return cls(resolver, builtin)
+        return cls(resolver, builtin or BuiltinSettings(trusted_authserv_ids=settings.trusted_authserv_ids))
 
     async def evaluate(self, message: ParsedMessage, envelope: Envelope, tenant: TenantContext) -> EngineVerdict:
         try:
@@ -157,6 +157,8 @@ class BuiltinEngine:
         if bulk.bcl_reasons:
             sentences.append(f"Bulk complaint level {bulk.bcl}: " + ", ".join(bulk.bcl_reasons) + ".")
         sentences += errors
+        if not sentences:
+            sentences.append("No detection signal fired; authentication was not checked.")
 
         return EngineVerdict(
             engine=self.name,
