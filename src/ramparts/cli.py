@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -224,8 +225,17 @@ def sql(
 
 
 def main() -> None:
+    """Entry point: errors are one readable line (set RAMPARTS_DEBUG=1 for the traceback)."""
     try:
         app()
     except RampartsError as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("RAMPARTS_DEBUG"):
+            raise
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        err.print("[dim]run again with RAMPARTS_DEBUG=1 to see the traceback[/dim]")
+        sys.exit(1)

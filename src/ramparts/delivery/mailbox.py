@@ -35,8 +35,11 @@ class StoredCopy:
 class MailboxBackend(Protocol):
     name: str
 
-    def deliver(self, recipient: str, network_message_id: str, raw: bytes, folder: Folder) -> str:
-        """Deliver one copy; delivering the same (recipient, message) twice keeps one copy. Returns its ref."""
+    def deliver(
+        self, recipient: str, network_message_id: str, raw: bytes, folder: Folder, *, received: float | None = None
+    ) -> str:
+        """Deliver one copy; delivering the same (recipient, message, received time) twice keeps one copy.
+        Returns its ref."""
         ...
 
     def locate(self, recipient: str, network_message_id: str) -> StoredCopy | None:

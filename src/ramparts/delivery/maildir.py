@@ -66,17 +66,18 @@ class MaildirBackend:
                             return Path(entry.path), folder
         return None
 
-    def deliver(self, recipient: str, network_message_id: str, raw: bytes, folder: Folder) -> str:
+    def deliver(
+        self, recipient: str, network_message_id: str, raw: bytes, folder: Folder, *, received: float | None = None
+    ) -> str:
+        """The file name is fixed by (received time, message, recipient), so a second delivery after a crash
+        finds the first file with one stat instead of scanning the mailbox."""
         key = copy_key(recipient, network_message_id)
         target = self.folder_path(recipient, folder)
         self._ensure(target)
-        name = f"{int(time.time())}.{key}.{self.hostname}"
+        name = f"{int(received if received is not None else time.time())}.{key}.{self.hostname}"
         final = target / "new" / name
-        if final.exists():
+        if final.exists() or (target / "cur" / f"{name}:2,").exists() or (target / "cur" / f"{name}:2,S").exists():
             return str(final.relative_to(self.root))
-        found = self._find(recipient, key)
-        if found is not None:
-            return str(found[0].relative_to(self.root))
         tmp = target / "tmp" / name
         tmp.write_bytes(raw)
         os.replace(tmp, final)

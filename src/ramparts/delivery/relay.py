@@ -50,7 +50,9 @@ class RelayBackend:
         self._local.client = client
         return client
 
-    def deliver(self, recipient: str, network_message_id: str, raw: bytes, folder: Folder) -> str:
+    def deliver(
+        self, recipient: str, network_message_id: str, raw: bytes, folder: Folder, *, received: float | None = None
+    ) -> str:
         headers = f"X-Ramparts-NetworkMessageId: {network_message_id}\r\nX-Ramparts-Folder: {folder.value}\r\n"
         if folder is Folder.JUNK:
             headers += "X-Spam-Flag: YES\r\n"

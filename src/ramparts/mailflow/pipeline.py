@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from ramparts.delivery.mailbox import FOLDER_FOR_LOCATION, MailboxBackend
@@ -62,6 +62,26 @@ class MessageOutcome:
 @dataclass(frozen=True, slots=True)
 class Skipped:
     reason: str
+
+
+@dataclass
+class _ControlRows:
+    """Control-plane rows of a batch, inserted with one executemany per table."""
+
+    messages: list[dict[str, object]] = field(default_factory=list)
+    verdicts: list[dict[str, object]] = field(default_factory=list)
+    copies: list[dict[str, object]] = field(default_factory=list)
+    quarantine: list[dict[str, object]] = field(default_factory=list)
+
+    def insert(self, session: Session) -> None:
+        for model, rows in (
+            (MessageRecord, self.messages),
+            (VerdictRecord, self.verdicts),
+            (MessageCopy, self.copies),
+            (QuarantineRecord, self.quarantine),
+        ):
+            if rows:
+                session.execute(insert(model), rows)
 
 
 @dataclass
@@ -134,6 +154,7 @@ class Pipeline:
             return results
         known = self._already_handled([nmid for _, item in live for _, nmid, _ in item.groups])
         judged = await asyncio.gather(*(self._judge(item) for _, item in live))
+        control = _ControlRows()
         with self.services.sessions.begin() as session:
             first_contacts = self._first_contacts(session, [item for _, item in live], known)
             outcomes: list[list[MessageOutcome]] = []
@@ -143,13 +164,14 @@ class Pipeline:
                 message_rows: dict[str, list[Row]] = {}
                 for (tenant_info, nmid, recipients), verdicts in zip(item.groups, engine_sets, strict=True):
                     outcome, rows = self._handle_copy_set(
-                        session, item, tenant_info, nmid, recipients, verdicts, nmid in known, first_contacts
+                        session, control, item, tenant_info, nmid, recipients, verdicts, nmid in known, first_contacts
                     )
                     message_outcomes.append(outcome)
                     for table, table_rows in rows.items():
                         message_rows.setdefault(table, []).extend(table_rows)
                 outcomes.append(message_outcomes)
                 telemetry.append(message_rows)
+            control.insert(session)
         for (index, item), message_outcomes, rows in zip(live, outcomes, telemetry, strict=True):
             results[index] = message_outcomes
             self.services.writer.add(rows, on_commit=item.on_durable)
@@ -228,12 +250,16 @@ class Pipeline:
             ).all()
             existing.update((r[0], r[1], r[2]) for r in rows)
         new = wanted - existing
-        session.add_all(ContactPair(tenant_id=t, sender=s, recipient=r) for t, s, r in sorted(new))
+        if new:
+            session.execute(
+                insert(ContactPair), [{"tenant_id": t, "sender": s, "recipient": r} for t, s, r in sorted(new)]
+            )
         return new
 
     def _handle_copy_set(
         self,
         session: Session,
+        control: _ControlRows,
         item: _Work,
         tenant: TenantInfo,
         nmid: str,
@@ -264,8 +290,9 @@ class Pipeline:
             copies = [CopyOutcome(r, d, existing[r].mailbox_ref if r in existing else "") for r, d, _ in decisions]
         else:
             blob = self.services.blobs.put(item.raw, sync=False)
-            copies = [CopyOutcome(r, d, self._deliver(r, nmid, item.raw, d)) for r, d, _ in decisions]
-            self._record(session, tenant, nmid, envelope, parsed, blob, merged, verdicts, copies)
+            received = envelope.received_at.timestamp()
+            copies = [CopyOutcome(r, d, self._deliver(r, nmid, item.raw, d, received)) for r, d, _ in decisions]
+            self._record(control, tenant, nmid, envelope, parsed, blob, merged, verdicts, copies)
 
         facts = [
             CopyFacts(
@@ -297,15 +324,15 @@ class Pipeline:
         )
         return outcome, rows
 
-    def _deliver(self, recipient: str, nmid: str, raw: bytes, decision: Decision) -> str:
+    def _deliver(self, recipient: str, nmid: str, raw: bytes, decision: Decision, received: float) -> str:
         folder = FOLDER_FOR_LOCATION.get(decision.delivery_location)
         if folder is None:
             return ""
-        return self.mailbox.deliver(recipient, nmid, raw, folder)
+        return self.mailbox.deliver(recipient, nmid, raw, folder, received=received)
 
     def _record(
         self,
-        session: Session,
+        control: _ControlRows,
         tenant: TenantInfo,
         nmid: str,
         envelope: Envelope,
@@ -316,35 +343,37 @@ class Pipeline:
         copies: list[CopyOutcome],
     ) -> None:
         received = envelope.received_at
-        session.add(
-            MessageRecord(
-                network_message_id=nmid,
-                tenant_id=tenant.id,
-                internet_message_id=parsed.internet_message_id[:998],
-                received_at=received,
-                mail_from=envelope.mail_from[:320],
-                from_address=(parsed.from_.address if parsed.from_ else "")[:320],
-                subject=parsed.subject[:998],
-                size=parsed.size,
-                blob_sha256=blob,
-                source=envelope.source,
-                defects=list(parsed.defects[:50]),
-                engine_gaps=list(merged.gaps),
-            )
+        control.messages.append(
+            {
+                "network_message_id": nmid,
+                "tenant_id": tenant.id,
+                "internet_message_id": parsed.internet_message_id[:998],
+                "received_at": received,
+                "mail_from": envelope.mail_from[:320],
+                "from_address": (parsed.from_.address if parsed.from_ else "")[:320],
+                "subject": parsed.subject[:998],
+                "size": parsed.size,
+                "blob_sha256": blob,
+                "source": envelope.source,
+                "defects": list(parsed.defects[:50]),
+                "engine_gaps": list(merged.gaps),
+            }
         )
-        session.flush()
         for verdict in verdicts:
-            session.add(
-                VerdictRecord(
-                    tenant_id=tenant.id,
-                    network_message_id=nmid,
-                    source_kind="engine",
-                    source=verdict.engine,
-                    verdict=verdict.verdict.value,
-                    confidence=verdict.confidence,
-                    threat_names=list(verdict.threat_names),
-                    explanation=verdict.explanation,
-                    details={
+            control.verdicts.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "tenant_id": tenant.id,
+                    "network_message_id": nmid,
+                    "recipient": "",
+                    "source_kind": "engine",
+                    "source": verdict.engine,
+                    "source_verdict_id": "",
+                    "verdict": verdict.verdict.value,
+                    "confidence": verdict.confidence,
+                    "threat_names": list(verdict.threat_names),
+                    "explanation": verdict.explanation,
+                    "details": {
                         "detection_methods": {k: list(v) for k, v in verdict.detection_methods.items()},
                         "bulk_complaint_level": verdict.bulk_complaint_level,
                         "spam_confidence_level": verdict.spam_confidence_level,
@@ -352,47 +381,51 @@ class Pipeline:
                         "policy_family": verdict.policy_family,
                         "error": verdict.error,
                     },
-                    received_at=received,
-                    changed_outcome=verdict.verdict is merged.verdict and verdict.verdict is not Verdict.CLEAN,
-                )
+                    "received_at": received,
+                    "changed_outcome": verdict.verdict is merged.verdict and verdict.verdict is not Verdict.CLEAN,
+                }
             )
         for copy in copies:
             decision = copy.decision
-            session.add(
-                MessageCopy(
-                    network_message_id=nmid,
-                    recipient=copy.recipient,
-                    tenant_id=tenant.id,
-                    received_at=received,
-                    original_verdict=decision.verdict.value,
-                    verdict=decision.verdict.value,
-                    delivery_action=decision.delivery_action.value,
-                    delivery_location=decision.delivery_location.value,
-                    latest_location=decision.delivery_location.value,
-                    latest_action=decision.delivery_action.value,
-                    policy_name=tenant.policy_for(copy.recipient).name,
-                    quarantine_tag=decision.quarantine_tag,
-                    mailbox_ref=copy.mailbox_ref,
-                    delivered_at=received if copy.mailbox_ref else None,
-                )
+            policy = tenant.policy_for(copy.recipient)
+            control.copies.append(
+                {
+                    "network_message_id": nmid,
+                    "recipient": copy.recipient,
+                    "tenant_id": tenant.id,
+                    "received_at": received,
+                    "original_verdict": decision.verdict.value,
+                    "verdict": decision.verdict.value,
+                    "delivery_action": decision.delivery_action.value,
+                    "delivery_location": decision.delivery_location.value,
+                    "latest_location": decision.delivery_location.value,
+                    "latest_action": decision.delivery_action.value,
+                    "policy_name": policy.name,
+                    "quarantine_tag": decision.quarantine_tag,
+                    "mailbox_ref": copy.mailbox_ref,
+                    "delivered_at": received if copy.mailbox_ref else None,
+                }
             )
             if decision.delivery_location is DeliveryLocation.QUARANTINE:
-                policy = tenant.policy_for(copy.recipient)
-                session.add(
-                    QuarantineRecord(
-                        id=f"{uuid.uuid4()}\\{uuid.uuid4()}",
-                        tenant_id=tenant.id,
-                        network_message_id=nmid,
-                        recipient=copy.recipient,
-                        received_at=received,
-                        quarantined_at=received,
-                        quarantine_type=decision.quarantine_type,
-                        policy_type=decision.policy_type,
-                        policy_name=policy.name,
-                        tag_name=decision.quarantine_tag,
-                        expires_at=received
-                        + dt.timedelta(days=_retention_days(decision, policy.quarantine_retention_days)),
-                    )
+                retention = _retention_days(decision, policy.quarantine_retention_days)
+                control.quarantine.append(
+                    {
+                        "id": f"{uuid.uuid4()}\\{uuid.uuid4()}",
+                        "tenant_id": tenant.id,
+                        "network_message_id": nmid,
+                        "recipient": copy.recipient,
+                        "received_at": received,
+                        "quarantined_at": received,
+                        "quarantine_type": decision.quarantine_type,
+                        "policy_type": decision.policy_type,
+                        "policy_name": policy.name,
+                        "tag_name": decision.quarantine_tag,
+                        "expires_at": received + dt.timedelta(days=retention),
+                        "release_status": "NotReleased",
+                        "released_by": "",
+                        "deleted": False,
+                        "reported": False,
+                    }
                 )
 
 
