@@ -6,6 +6,7 @@ never raises for any input bytes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import hashlib
@@ -26,7 +27,7 @@ MAX_PARTS = 10_000
 _PARSER = BytesParser(policy=policy.compat32)
 """compat32 keeps headers as strings: the registry-based policies build an object per header on every
 access, which cost five times the parse itself. The headers ramparts reads are decoded here instead."""
-_TEXT_URL = re.compile(r"""(?i)\b(?:https?://|www\.)[^\s<>"'`{}|\\^\[\]]+""")
+_TEXT_URL = re.compile(r"""(?i)\b(?:https?://|www\.)[^\s<>"'`{}|\\^\[\]\ufffd\x00-\x1f\x7f]+""")
 _TRAILING = ".,;:!?)]}'\""
 _AUTH_METHOD = re.compile(r"(?i)\b(spf|dkim|dmarc|arc|compauth|auth)\s*=\s*([a-z]+)")
 
@@ -44,10 +45,8 @@ def _decoded(value: object) -> str:
     else:
         text = str(value)
         if "=?" in text:
-            try:
+            with contextlib.suppress(HeaderParseError, UnicodeError, LookupError, ValueError):
                 text = str(make_header(decode_header(text)))
-            except (HeaderParseError, UnicodeError, LookupError, ValueError):
-                pass
     return text.replace("\r\n", "").replace("\n", "").replace("\x00", "")
 
 
@@ -60,9 +59,7 @@ def _addresses(message: Message, name: str, defects: list[str]) -> tuple[Address
     except (HeaderParseError, ValueError, IndexError, TypeError) as exc:
         defects.append(f"unparsable {name} header: {exc}")
         return ()
-    return tuple(
-        Address(_decoded(display).strip(), addr.strip().lower()) for display, addr in pairs if addr.strip()
-    )
+    return tuple(Address(_decoded(display).strip(), addr.strip().lower()) for display, addr in pairs if addr.strip())
 
 
 def _header_pairs(message: Message) -> tuple[tuple[str, str], ...]:
@@ -170,29 +167,46 @@ def _walk(message: Message, collector: _Collector, depth: int, nested_in: str) -
             collector.defects.append(f"more than {MAX_PARTS} MIME parts; the rest were not read")
             return
         index = collector.parts
-        for defect in part.defects:
-            collector.defects.append(f"{type(defect).__name__} in part {index}")
         content_type = part.get_content_type()
-        if part.is_multipart():
-            children = part.get_payload()
-            if isinstance(children, list):
-                if content_type == "message/rfc822":
-                    for child in children:
-                        _nested(child, part, collector, depth)
-                else:
-                    stack.extend(reversed(children))
-            continue
-        if _is_attachment(part, content_type):
-            _attachment(part, collector, nested_in)
-            continue
-        text = _decode_text(part, index, collector)
-        where = "Attachment" if nested_in else "Body"
-        if content_type == "text/html":
-            collector.html.append(text) if not nested_in else None
-            collector.html_urls(text, where)
-        else:
-            collector.text.append(text) if not nested_in else None
-            collector.text_urls(text, where)
+        try:
+            _read_part(part, content_type, index, collector, depth, nested_in, stack)
+        finally:
+            collector.defects.extend(f"{type(defect).__name__} in part {index}" for defect in part.defects)
+
+
+def _read_part(
+    part: Message,
+    content_type: str,
+    index: int,
+    collector: _Collector,
+    depth: int,
+    nested_in: str,
+    stack: list[Message],
+) -> None:
+    """One part: children onto the stack, or an attachment, or body text. Defects found while decoding
+    are read by the caller afterwards."""
+    if part.is_multipart():
+        children = part.get_payload()
+        if isinstance(children, list):
+            messages = [child for child in children if isinstance(child, Message)]
+            if content_type == "message/rfc822":
+                for child in messages:
+                    _nested(child, part, collector, depth)
+            else:
+                stack.extend(reversed(messages))
+        return
+    if _is_attachment(part, content_type):
+        _attachment(part, collector, nested_in)
+        return
+    text = _decode_text(part, index, collector)
+    where = "Attachment" if nested_in else "Body"
+    is_html = content_type == "text/html"
+    if not nested_in:
+        (collector.html if is_html else collector.text).append(text)
+    if is_html:
+        collector.html_urls(text, where)
+    else:
+        collector.text_urls(text, where)
 
 
 def _nested(child: Message, holder: Message, collector: _Collector, depth: int) -> None:
@@ -293,9 +307,21 @@ def _headers_only(raw: bytes, reason: str) -> ParsedMessage:
     pairs = email.utils.getaddresses([lookup.get("from", "")])
     from_ = Address(pairs[0][0], pairs[0][1].lower()) if pairs and pairs[0][1] else None
     return ParsedMessage(
-        raw=raw, size=len(raw), internet_message_id=lookup.get("message-id", ""), subject=lookup.get("subject", ""),
-        from_=from_, sender=None, reply_to=(), to=(), cc=(), date=None, headers=tuple(headers),
-        auth_results=_auth_results(tuple(headers)), text_body="", html_body="", urls=(), attachments=(),
+        raw=raw,
+        size=len(raw),
+        internet_message_id=lookup.get("message-id", ""),
+        subject=lookup.get("subject", ""),
+        from_=from_,
+        sender=None,
+        reply_to=(),
+        to=(),
+        cc=(),
+        date=None,
+        headers=tuple(headers),
+        auth_results=_auth_results(tuple(headers)),
+        text_body="",
+        html_body="",
+        urls=(),
+        attachments=(),
         defects=(reason,),
     )
-

@@ -9,5 +9,6 @@ from ramparts import saved_queries
 from ramparts.identity import models as identity_models
 from ramparts.store import models
 from ramparts.store.base import Base
+from ramparts.vendors import models as vendor_models
 
-__all__ = ["Base", "identity_models", "models", "saved_queries"]
+__all__ = ["Base", "identity_models", "models", "saved_queries", "vendor_models"]

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from email.message import EmailMessage
+from io import BytesIO
+
+from ramparts.mailflow.parse import parse_message
+
+EICAR = ("X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*").encode()
+
+
+def business_message() -> bytes:
+    message = EmailMessage()
+    message["From"] = "=?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <Juergen@Partner.Example>"
+    message["To"] = "Megan Bowen <megan@contoso.com>, alex@contoso.com"
+    message["Cc"] = "finance@contoso.com"
+    message["Subject"] = "=?utf-8?b?UmVjaG51bmcgZsO8ciBPa3RvYmVy?= see https://partner.example/s"
+    message["Message-ID"] = "<abc.123@partner.example>"
+    message["Date"] = "Tue, 14 May 2024 09:30:00 +0200"
+    message["Authentication-Results"] = "mx.contoso.com; spf=pass smtp.mailfrom=partner.example; dkim=fail; dmarc=none"
+    message.set_content("Invoice at https://portal.partner.example/inv/42. Also www.partner.example/terms.\n")
+    message.add_alternative(
+        '<p>See <a href="https://portal.partner.example/inv/42">the invoice</a> and '
+        '<a href="http://evil.example/login">https://portal.partner.example</a></p>',
+        subtype="html",
+    )
+    message.add_attachment(b"%PDF-1.4 data", maintype="application", subtype="pdf", filename="invoice.pdf")
+    message.add_attachment(b"MZ\x90\x00" + b"\x00" * 60, maintype="application", subtype="pdf", filename="scan.pdf")
+    return message.as_bytes()
+
+
+def test_headers_addresses_and_dates_are_decoded() -> None:
+    parsed = parse_message(business_message())
+    assert parsed.from_ is not None
+    assert parsed.from_.display_name == "Jürgen Müller"
+    assert parsed.from_.address == "juergen@partner.example"
+    assert parsed.from_.domain == "partner.example"
+    assert [a.address for a in parsed.to] == ["megan@contoso.com", "alex@contoso.com"]
+    assert [a.address for a in parsed.cc] == ["finance@contoso.com"]
+    assert parsed.subject.startswith("Rechnung für Oktober")
+    assert parsed.internet_message_id == "<abc.123@partner.example>"
+    assert parsed.date is not None and parsed.date.utcoffset() is not None and parsed.date.hour == 9
+    assert parsed.header("message-id") == "<abc.123@partner.example>"
+    assert parsed.size == len(business_message())
+
+
+def test_authentication_results_are_read() -> None:
+    [header] = parse_message(business_message()).auth_results
+    assert header.authserv_id == "mx.contoso.com"
+    assert header.results == {"spf": "pass", "dkim": "fail", "dmarc": "none"}
+
+
+def test_urls_from_text_html_and_subject_deduplicated_with_domains() -> None:
+    parsed = parse_message(business_message())
+    urls = {u.url: u for u in parsed.urls}
+    assert list(urls) == [
+        "https://partner.example/s",
+        "https://portal.partner.example/inv/42",
+        "www.partner.example/terms",
+        "http://evil.example/login",
+    ]
+    assert urls["https://partner.example/s"].location == "Subject"
+    assert urls["http://evil.example/login"].anchor_text == "https://portal.partner.example"
+    assert urls["www.partner.example/terms"].domain == "www.partner.example"
+    assert urls["https://portal.partner.example/inv/42"].location == "Body"
+
+
+def test_attachments_are_sniffed_from_their_bytes() -> None:
+    parsed = parse_message(business_message())
+    by_name = {a.file_name: a for a in parsed.attachments}
+    assert by_name["invoice.pdf"].file_type == "pdf" and by_name["invoice.pdf"].extension == "pdf"
+    disguised = by_name["scan.pdf"]
+    assert disguised.file_type == "exe"
+    assert disguised.declared_type == "application/pdf"
+    assert disguised.sha256 == hashlib.sha256(disguised.content).hexdigest()
+    assert disguised.size == 64
+
+
+def test_nested_messages_and_office_files() -> None:
+    inner = EmailMessage()
+    inner["Subject"] = "forwarded"
+    inner.set_content("inner body https://inner.example/x")
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w/>")
+        archive.writestr("word/vbaProject.bin", b"\x00")
+    inner.add_attachment(buffer.getvalue(), maintype="application", subtype="octet-stream", filename="report.doc")
+    inner.add_attachment(EICAR, maintype="application", subtype="octet-stream", filename="eicar.com")
+    outer = EmailMessage()
+    outer["Subject"] = "fwd"
+    outer.set_content("see attached")
+    outer.add_attachment(inner)
+    parsed = parse_message(outer.as_bytes())
+    files = {a.file_name: a for a in parsed.attachments}
+    assert files["report.doc"].file_type == "docm"
+    assert files["report.doc"].nested_in == "forwarded"
+    assert files["eicar.com"].content == EICAR
+    assert [u.url for u in parsed.urls] == ["https://inner.example/x"]
+    assert parsed.urls[0].location == "Attachment"
+    assert parsed.text_body.strip() == "see attached"
