@@ -20,6 +20,7 @@ from ramparts.config import Settings, load_settings
 from ramparts.errors import RampartsError
 from ramparts.hunt_command import hunt_command
 from ramparts.identity.commands import app_commands
+from ramparts.vendors.commands import vendor_app
 
 app = typer.Typer(
     help="ramparts: an open, self-hostable email-security hub.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -27,6 +28,7 @@ app = typer.Typer(
 tenant_app = typer.Typer(help="Tenants, their accepted domains and mailboxes.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(app_commands, name="app")
+app.add_typer(vendor_app, name="vendor")
 app.command("hunt")(hunt_command)
 console = Console()
 err = Console(stderr=True)

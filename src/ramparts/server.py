@@ -1,4 +1,9 @@
-"""`ramparts serve`: the SMTP listener, the HTTP API and the spool worker on one event loop.
+"""`ramparts serve`: the SMTP listener, the HTTP API and the spool worker.
+
+The SMTP listener runs in a child process (`ramparts.mailflow.smtp_process`) on a socket bound
+here, so that replies never wait for the pipeline; it hands each message over through the spool and
+tells the spool worker at once. HTTP, the spool worker, the pipeline and DuckDB share this process's
+event loop. `serve(..., smtp_process=False)` keeps the listener on the same loop instead.
 
 Start: open the services, recover every message left in the spool, listen for SMTP and HTTP, write
 data_dir/server.json (how the CLI finds the running server). Stop (SIGTERM, SIGINT or the `stop`
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import functools
 import json
 import logging
@@ -34,6 +40,7 @@ from ramparts.config import Settings
 from ramparts.mailflow.message import Envelope
 from ramparts.mailflow.smtp import AcceptedDomainCache, GatewayHandler, SmtpListener, start_smtp, tls_context
 from ramparts.mailflow.smtp_limits import RateLimiter
+from ramparts.mailflow.smtp_process import SmtpProcess
 from ramparts.mailflow.spool import Spool, SpoolCorrupt, SpoolEntry
 from ramparts.runtime import server_file
 
@@ -266,6 +273,19 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family, backlog=1024)
 
 
+async def _bind_smtp(host: str, port: int, *, wait: float = 5.0) -> socket.socket:
+    """Bind the SMTP socket; while the port is in use, retry for `wait` seconds (the SMTP process of a
+    server that was just killed may still hold it for a moment)."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        try:
+            return _listen_socket(host, port)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.1)
+
+
 def _format_hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -305,6 +325,7 @@ async def serve(
     ready: asyncio.Event | None = None,
     stop: asyncio.Event | None = None,
     smtp_grace: float = 10.0,
+    smtp_process: bool = True,
 ) -> None:
     """Run until SIGTERM/SIGINT (in the main thread) or until `stop` is set; then stop gracefully.
 
@@ -319,6 +340,8 @@ async def serve(
     stop = stop or asyncio.Event()
     services = await asyncio.to_thread(open_services, settings)
     smtp: SmtpListener | None = None
+    smtp_child: SmtpProcess | None = None
+    smtp_socket: socket.socket | None = None
     worker: SpoolWorker | None = None
     flusher: asyncio.Task[None] | None = None
     http: _EmbeddedUvicorn | None = None
@@ -352,16 +375,31 @@ async def serve(
             raise RuntimeError("the HTTP server stopped during start-up")
 
         await worker.start()
-        smtp = await start_smtp(
-            handler,
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            hostname=settings.hostname,
-            max_message_bytes=settings.max_message_bytes,
-            max_connections_per_client=settings.max_connections_per_client,
-            tls=tls,
-            require_starttls=settings.smtp_require_starttls,
-        )
+        if smtp_process:
+            smtp_socket = await _bind_smtp(settings.smtp_host, settings.smtp_port)
+
+            def queued(name: str) -> None:
+                assert worker is not None
+                try:
+                    worker.notify(spool.incoming_entry(name))
+                except ValueError:
+                    log.warning("the SMTP process reported a bad spool name %r", name)
+
+            smtp_child = SmtpProcess(settings, smtp_socket, queued)
+            await smtp_child.start()
+            smtp_host, smtp_port = smtp_socket.getsockname()[:2]
+        else:
+            smtp = await start_smtp(
+                handler,
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                hostname=settings.hostname,
+                max_message_bytes=settings.max_message_bytes,
+                max_connections_per_client=settings.max_connections_per_client,
+                tls=tls,
+                require_starttls=settings.smtp_require_starttls,
+            )
+            smtp_host, smtp_port = smtp.address
 
         def flush() -> None:
             services.writer.flush()
@@ -377,7 +415,6 @@ async def serve(
             except (ValueError, RuntimeError, NotImplementedError):
                 break
 
-        smtp_host, smtp_port = smtp.address
         http_host, http_port = http_socket.getsockname()[:2]
         smtp_text = _format_hostport(smtp_host, smtp_port)
         http_text = f"http://{_format_hostport(http_host, http_port)}"
@@ -406,6 +443,10 @@ async def serve(
             loop.remove_signal_handler(sig)
         if smtp is not None:
             await smtp.stop(grace=smtp_grace)
+        if smtp_child is not None:
+            await smtp_child.stop(grace=smtp_grace)
+        if smtp_socket is not None:
+            smtp_socket.close()
         if worker is not None:
             await worker.stop()
         if flusher is not None:

@@ -24,56 +24,44 @@ PICKS_ROWS = re.compile(r"\|\s*(take|limit)\b")
 # `top 100` over ties: each engine may keep different rows; both must still run.
 ORDER_DEPENDENT = frozenset({"m365dhq-episode-3-summarizing-pivoting-and-joining-2-f3a8f5"})
 
-EVALUATE = "the 'evaluate' operator is not supported yet"
-MAKE_SERIES = "the 'make-series' operator is not supported yet"
 EXTERNALDATA = "externaldata is not supported"
+SERIES_ANOMALIES = "series_decompose_anomalies() is not supported"
+# The corpus `tables` field lists only the email tables for these, but they also read AADUserRiskEvents
+# (an Entra ID table, not an email table): they count among the 203 and stay failures here.
+NOT_EMAIL_TABLE = "unknown table 'AADUserRiskEvents'"
+# Not columns of Defender's current tables (PhishFilterVerdict was retired for ThreatTypes;
+# EmailAttachmentInfo documents FileType, no FileExtension): the published queries are stale.
 
 EXPECTED_FAILURES = {
-    "m365dhq-phish-and-malware-received-by-user-vs-total-amou-1-8349db": EVALUATE,
     "m365dhq-check-for-maalware-baazar-abuse-ch-hashes-in-you-1-b5ae01": EXTERNALDATA,
     "m365dhq-ignite-2020-best-practices-for-hunting-across-do-1-fef935": "unknown column or variable 'PhishFilterVerdict'",  # noqa: E501
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-3-bf44cc": MAKE_SERIES,
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-4-d0292f": MAKE_SERIES,
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-5-5aa300": MAKE_SERIES,
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-6-3ff5c8": MAKE_SERIES,
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-7-da4675": MAKE_SERIES,
+    "m365dhq-episode-3-summarizing-pivoting-and-joining-4-d0292f": SERIES_ANOMALIES,
+    "m365dhq-episode-3-summarizing-pivoting-and-joining-5-5aa300": SERIES_ANOMALIES,
+    "m365dhq-episode-3-summarizing-pivoting-and-joining-6-3ff5c8": SERIES_ANOMALIES,
+    "m365dhq-episode-3-summarizing-pivoting-and-joining-7-da4675": SERIES_ANOMALIES,
     "m365dhq-performance-json-and-dynamics-operator-external-6-a40cc3": EXTERNALDATA,
     "m365dhq-l33tspeak-11-oct-2021-externaldata-and-query-par-1-4097cb": EXTERNALDATA,
-    "azsent-authentication-failures-1-051e02": EVALUATE,
-    "azsent-spoof-attempts-with-auth-failure-1-5af8f7": EVALUATE,
+    # no demo row matches `DetectionMethods contains "spoof"`: bag_unpack finds no keys, so there is no
+    # SPF column (Kusto fails the same way on an empty input)
+    "azsent-spoof-attempts-with-auth-failure-1-5af8f7": "unknown column or variable 'SPF'",
     "azsent-message-with-url-listed-on-openphish-delivered-i-1-616130": EXTERNALDATA,
-    "azsent-local-time-to-utc-time-conversion-1-f9dc74": "unknown function 'datetime_local_to_utc'",
     "azsent-top-10-external-senders-malware-1-9aa856": "unknown column or variable 'YOUR_DOMAIN_HERE'",
     "azsent-top-10-external-senders-phish-1-831256": "unknown column or variable 'YOUR_DOMAIN_HERE'",
     "azsent-top-10-external-senders-1-bb8ec7": "unknown column or variable 'YOUR_DOMAIN_HERE'",
-    "azsent-hunt-for-email-bombing-attacks-1-29f29f": MAKE_SERIES,
-    "azsent-malware-detection-trend-1-52c2e4": MAKE_SERIES,
-    "azsent-spam-and-phish-delivered-to-inbox-due-to-admin-o-1-952122": MAKE_SERIES,
-    "azsent-total-emails-with-user-overrides-block-1-daad5a": MAKE_SERIES,
-    "azsent-phish-detections-by-delivery-location-1-557e2a": MAKE_SERIES,
-    "azsent-phish-detections-by-detection-technology-trend-1-419888": EVALUATE,
-    "azsent-zero-day-phish-detections-trend-1-d442d6": EVALUATE,
-    "azsent-spam-detection-ip-and-geo-position-1-d01238": "unknown function 'geo_info_from_ip_address'",
-    "azsent-spam-detection-trend-1-eb8402": MAKE_SERIES,
-    "azsent-spam-detections-by-detection-technology-1-fc6e6a": EVALUATE,
-    "azsent-spoof-and-impersonation-phish-detections-1-13ba5c": EVALUATE,
-    "azsent-spoof-detections-by-detection-technology-trend-1-9e2da1": EVALUATE,
-    "azsent-post-delivery-events-by-zap-type-1-68bd4b": MAKE_SERIES,
-    "azsent-post-delivery-events-over-time-1-fa939b": MAKE_SERIES,
+    "azsent-hunt-for-email-bombing-attacks-1-29f29f": SERIES_ANOMALIES,
     "slimkql-enhanced-cloudflare-phishing-email-detections-1-7732fc": EXTERNALDATA,
     "slimkql-mdo-enhancing-email-security-with-nrd-filtering-1-d05a22": EXTERNALDATA,
-    "slimkql-mdo-email-threat-classification-by-country-1-279731": "unknown function 'geo_info_from_ip_address'",
     "slimkql-sneaky-2fa-mdo-detection-1-3b4d33": EXTERNALDATA,
-    "slimkql-brands-impersonation-phishing-trend-1-495c1b": "unknown function 'geo_info_from_ip_address'",
     "slimkql-detecting-phishing-emails-with-cloudflare-r2-url-1-742642": EXTERNALDATA,
     "slimkql-hunting-fake-reddit-sites-push-lumma-stealer-mal-1-1e1138": EXTERNALDATA,
-    "scstelz-email-threat-detection-9-bbc9b7": "unknown table 'AADUserRiskEvents'",
+    "scstelz-email-threat-detection-9-bbc9b7": NOT_EMAIL_TABLE,
     "scstelz-email-threat-detection-27-c09951": "unknown column or variable 'FileExtension'",
     "scstelz-email-threat-detection-28-776c67": EXTERNALDATA,
-    "scstelz-aitm-threat-detection-1-4de6c0": "unknown table 'AADUserRiskEvents'",
-    "scstelz-code-of-conduct-aitm-phishing-5-00571a": "unknown function 'array_sum'",
-    "scstelz-code-of-conduct-aitm-phishing-6-6dcafb": "unknown table 'AADUserRiskEvents'",
-    "scstelz-ai-brands-as-bait-social-engineering-4-bb9984": "unknown table 'AADUserRiskEvents'",
+    "scstelz-aitm-threat-detection-1-4de6c0": NOT_EMAIL_TABLE,
+    # the published query summarizes by SenderFromDomain after a join whose right side projects it away
+    "scstelz-code-of-conduct-aitm-phishing-5-00571a": "unknown column or variable 'SenderFromDomain'",
+    "scstelz-code-of-conduct-aitm-phishing-6-6dcafb": NOT_EMAIL_TABLE,
+    "scstelz-ai-brands-as-bait-social-engineering-4-bb9984": NOT_EMAIL_TABLE,
     "scstelz-email-threat-landscape-q2-2026-6-f0dd62": "unknown column or variable 'FileExtension'",
 }
 
@@ -112,4 +100,4 @@ def test_corpus_coverage() -> None:
     if not CORPUS:
         pytest.skip("the KQL corpus is not present")
     running = len(EMAIL_ONLY) - len(EXPECTED_FAILURES)
-    assert running >= 150, f"only {running} of {len(EMAIL_ONLY)} email-table queries run"
+    assert running >= 176, f"only {running} of {len(EMAIL_ONLY)} email-table queries run"

@@ -5,6 +5,7 @@ import zipfile
 from email.message import EmailMessage
 from io import BytesIO
 
+from ramparts.mailflow.message import Address, AuthResultsHeader
 from ramparts.mailflow.parse import parse_message
 
 EICAR = ("X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*").encode()
@@ -59,11 +60,77 @@ def test_urls_from_text_html_and_subject_deduplicated_with_domains() -> None:
         "https://portal.partner.example/inv/42",
         "www.partner.example/terms",
         "http://evil.example/login",
+        "https://portal.partner.example",
     ]
     assert urls["https://partner.example/s"].location == "Subject"
     assert urls["http://evil.example/login"].anchor_text == "https://portal.partner.example"
     assert urls["www.partner.example/terms"].domain == "www.partner.example"
     assert urls["https://portal.partner.example/inv/42"].location == "Body"
+    assert all(not u.nested_in for u in parsed.urls)
+
+
+def test_html_links_entities_attributes_and_anchor_text() -> None:
+    html = (
+        "<html><body><A HREF=\"https://Login.Example.COM:8443/a?x=1&amp;y=2\" title='t'>  Sign\n <b>in</b> &amp; go</A>"
+        "<img src='http://img.example/p.png'><form action=https://post.example/f></form>"
+        "<a href='mailto:x@y.example'>mail</a><a href=\"javascript:alert(1)\">js</a>"
+        "<p>Visit https://visible.example/path). Or https://user:pw@auth.example/x</p></body></html>"
+    )
+    message = EmailMessage()
+    message["Subject"] = "links"
+    message.set_content(html, subtype="html")
+    parsed = parse_message(message.as_bytes())
+    urls = {u.url: u for u in parsed.urls}
+    assert list(urls) == [
+        "https://Login.Example.COM:8443/a?x=1&y=2",
+        "http://img.example/p.png",
+        "https://post.example/f",
+        "https://visible.example/path",
+        "https://user:pw@auth.example/x",
+    ]
+    assert urls["https://Login.Example.COM:8443/a?x=1&y=2"].anchor_text == "Sign in & go"
+    assert urls["https://Login.Example.COM:8443/a?x=1&y=2"].domain == "login.example.com"
+    assert urls["http://img.example/p.png"].anchor_text == ""
+    assert urls["https://user:pw@auth.example/x"].domain == "auth.example"
+    assert parsed.html_body.startswith("<html>")
+    assert parsed.text_body == ""
+
+
+def test_header_details_eight_bit_language_and_message_id() -> None:
+    raw = (
+        b"From: J\xc3\xbcrgen <J@X.de>\r\nSubject: \xc3\xa9t\xc3\xa9 und caf\xe9\r\nTo: undisclosed-recipients:;\r\n"
+        b'Reply-To: "=?utf-8?q?M=C3=BCller=2C_Hans?=" <hans@x.de>, b@y.de\r\nContent-Language: de-DE, en\r\n'
+        b"Message-ID:\r\n  <folded.id@x.de>  \r\nDate: Tue, 14 May 2024 09:30:00\r\n\r\nbody\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.from_ == Address("Jürgen", "j@x.de")
+    assert parsed.subject == "été und caf\ufffd"
+    assert parsed.to == ()
+    assert parsed.reply_to == (Address("Müller, Hans", "hans@x.de"), Address("", "b@y.de"))
+    assert parsed.language == "de-DE"
+    assert parsed.internet_message_id == "<folded.id@x.de>"
+    assert parsed.date is not None and parsed.date.tzinfo is not None
+    assert parsed.header("subject") == parsed.subject
+
+
+def test_authentication_results_with_comments_versions_and_several_signatures() -> None:
+    raw = (
+        b"Authentication-Results: mx.google.com 1;\r\n"
+        b"       dkim=fail (bad signature) header.i=@x.example header.s=s1;\r\n"
+        b"       dkim=pass header.i=@x.example header.s=s2;\r\n"
+        b"       spf=softfail (google.com: domain of x@x.example is not designated; spf=pass) smtp.mailfrom=x@x.example"
+        b" smtp.auth=user;\r\n"
+        b"       dmarc=pass (p=NONE sp=NONE dis=NONE) header.from=x.example\r\n"
+        b"Authentication-Results: spf=pass (sender IP is 203.0.113.9) smtp.mailfrom=x.example; dkim=none (message not "
+        b"signed) header.d=none;dmarc=bestguesspass action=none header.from=x.example;compauth=pass reason=109\r\n"
+        b"Authentication-Results: mx.example.org; none\r\n\r\n"
+    )
+    first, second, third = parse_message(raw).auth_results
+    assert first == AuthResultsHeader("mx.google.com", {"dkim": "pass", "spf": "softfail", "dmarc": "pass"})
+    assert second == AuthResultsHeader(
+        "", {"spf": "pass", "dkim": "none", "dmarc": "bestguesspass", "compauth": "pass"}
+    )
+    assert third == AuthResultsHeader("mx.example.org", {})
 
 
 def test_attachments_are_sniffed_from_their_bytes() -> None:

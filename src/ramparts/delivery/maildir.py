@@ -8,10 +8,13 @@ spool forgets the message.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ramparts.delivery.mailbox import Folder, StoredCopy
@@ -38,6 +41,27 @@ class MaildirBackend:
         self.root = root
         self.hostname = socket.gethostname().replace("/", "_").replace(":", "_") or "ramparts"
         self._made: set[Path] = set()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """Inside, move and remove (in this thread) collect the directories to fsync; each is synced once
+        on the way out, so that moving a batch of copies costs one fsync per folder, not per copy."""
+        pending: set[Path] = set()
+        self._local.pending = pending
+        try:
+            yield
+        finally:
+            self._local.pending = None
+            for path in sorted(pending):
+                _fsync_dir(path)
+
+    def _sync_dir(self, path: Path) -> None:
+        pending: set[Path] | None = getattr(self._local, "pending", None)
+        if pending is None:
+            _fsync_dir(path)
+        else:
+            pending.add(path)
 
     def mailbox_path(self, recipient: str) -> Path:
         return self.root / _safe_mailbox_name(recipient)
@@ -103,8 +127,8 @@ class MaildirBackend:
         self._ensure(target)
         destination = target / path.parent.name / path.name
         os.replace(path, destination)
-        _fsync_dir(destination.parent)
-        _fsync_dir(path.parent)
+        self._sync_dir(destination.parent)
+        self._sync_dir(path.parent)
         flags = path.name.partition(":2,")[2]
         return StoredCopy(str(destination.relative_to(self.root)), folder, read="S" in flags)
 
@@ -113,7 +137,7 @@ class MaildirBackend:
         if found is None:
             return False
         found[0].unlink()
-        _fsync_dir(found[0].parent)
+        self._sync_dir(found[0].parent)
         return True
 
 

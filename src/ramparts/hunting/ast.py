@@ -211,6 +211,34 @@ class Invoke(Operator):
 
 
 @dataclass
+class SeriesAgg:
+    assign: Assign
+    default: Expr | None
+
+
+@dataclass
+class MakeSeries(Operator):
+    """make-series aggs on axis [from start] [to end] step step [by ...] (or `in range(start, end, step)`)."""
+
+    aggs: list[SeriesAgg]
+    axis: Expr
+    start: Expr | None
+    end: Expr | None
+    step: Expr
+    by: list[Assign]
+    kind: str | None
+
+
+@dataclass
+class Evaluate(Operator):
+    """evaluate plugin(args) [: (OutputSchema)]: the plugin call as written."""
+
+    call: Call
+    schema: list[tuple[str, str]] | None = None  # (name, type) from `: (...)`; None when not given
+    schema_star: bool = False  # the schema starts with `*`: keep the input's columns too
+
+
+@dataclass
 class Unsupported(Operator):
     """An operator we parse but cannot compile (make-series, evaluate...): the binder raises."""
 
@@ -303,3 +331,20 @@ Statement = Let | ExprStatement
 @dataclass
 class Script(Node):
     statements: list[Statement]
+
+
+def names_in(node: object) -> set[str]:
+    """Every Name an expression mentions (through calls, operators and nested tabular expressions)."""
+    found: set[str] = set()
+    stack: list[object] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Name):
+            found.add(item.name)
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, Node | SortKey | Assign):
+            stack.extend(vars(item).values())
+    return found

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlglot import exp
 
@@ -92,6 +93,7 @@ class Context:
     tables_read: list[str] = field(default_factory=list)
     alias_counter: int = 0
     call_depth: int = 0
+    discover: Callable[[str], list[tuple[Any, ...]]] | None = None
 
     def error(self, pos: int, message: str) -> KqlError:
         return error_at(self.text, pos, message)

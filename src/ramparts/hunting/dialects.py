@@ -133,6 +133,50 @@ class Flavor:
     def unnest(self, array: exp.Expr) -> exp.Expr:
         raise NotImplementedError
 
+    def json_key_array(self, value: exp.Expr) -> exp.Expr:
+        """The property names of a JSON object as an SQL array of strings (empty for other values)."""
+        raise NotImplementedError
+
+    def json_type_name(self, value: exp.Expr) -> exp.Expr:
+        """The engine's name for a JSON value's type (see plugins.JSON_TYPES)."""
+        raise NotImplementedError
+
+    def array_sum(self, array: exp.Expr) -> exp.Expr:
+        """The sum of an SQL array of doubles as a double; NULL when an element is NULL; 0 when empty."""
+        raise NotImplementedError
+
+    def local_to_utc(self, ts: exp.Expr, zone: str) -> exp.Expr:
+        """The UTC instant of ts's wall-clock time read in the time zone `zone`."""
+        raise NotImplementedError
+
+    def utc_to_local(self, ts: exp.Expr, zone: str) -> exp.Expr:
+        """The wall-clock time of the instant ts in `zone`, carried as a UTC datetime."""
+        raise NotImplementedError
+
+    def make_tuple(self, values: list[exp.Expr]) -> exp.Expr:
+        """A row value (struct/tuple) that compares element by element."""
+        raise NotImplementedError
+
+    def array_range(self, count: exp.Expr) -> exp.Expr:
+        """[0, 1, ..., count - 1] as an SQL array."""
+        raise NotImplementedError
+
+    def array_map(self, array: exp.Expr, var: str, body: exp.Expr) -> exp.Expr:
+        """The array with `body` (which reads the element as column `var`) applied to each element."""
+        raise NotImplementedError
+
+    def array_index_of(self, array: exp.Expr, item: exp.Expr) -> exp.Expr:
+        """The 1-based position of item in array, 0 when absent."""
+        raise NotImplementedError
+
+    def array_get(self, array: exp.Expr, position: exp.Expr) -> exp.Expr:
+        """array[position], 1-based."""
+        raise NotImplementedError
+
+    def agg_list_all(self, value: exp.Expr) -> exp.Expr:
+        """An SQL array of every value in the group, nulls included, in the group's row order."""
+        raise NotImplementedError
+
     def trunc(self, unit: str, ts: exp.Expr) -> exp.Expr:
         raise NotImplementedError
 

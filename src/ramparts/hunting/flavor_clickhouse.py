@@ -204,6 +204,51 @@ class ClickHouseFlavor(Flavor):
     def unnest(self, array: exp.Expr) -> exp.Expr:
         return fn("arrayJoin", array)
 
+    def json_key_array(self, value: exp.Expr) -> exp.Expr:
+        return fn("JSONExtractKeys", fn("ifNull", value, lit("")))
+
+    def json_type_name(self, value: exp.Expr) -> exp.Expr:
+        return cast(fn("JSONType", fn("ifNull", value, lit("null"))), "VARCHAR")
+
+    def array_sum(self, array: exp.Expr) -> exp.Expr:
+        x = exp.to_identifier("x")
+        has_null = fn("arrayExists", exp.Lambda(this=fn("isNull", exp.column(x)), expressions=[x]), array)
+        y = exp.to_identifier("y")
+        filled = fn("arrayMap", exp.Lambda(this=fn("ifNull", exp.column(y), lit(0.0)), expressions=[y]), array)
+        return fn("if", has_null, exp.Null(), fn("toFloat64", fn("arraySum", filled)))
+
+    def local_to_utc(self, ts: exp.Expr, zone: str) -> exp.Expr:
+        wall = fn("formatDateTime", ts, lit("%Y-%m-%d %H:%i:%S.%f"), lit("UTC"))
+        return fn("toTimeZone", fn("toDateTime64", wall, lit(6), lit(zone)), lit("UTC"))
+
+    def utc_to_local(self, ts: exp.Expr, zone: str) -> exp.Expr:
+        wall = fn("formatDateTime", ts, lit("%Y-%m-%d %H:%i:%S.%f"), lit(zone))
+        return fn("toDateTime64", wall, lit(6), lit("UTC"))
+
+    def make_tuple(self, values: list[exp.Expr]) -> exp.Expr:
+        return fn("tuple", *values)
+
+    def array_range(self, count: exp.Expr) -> exp.Expr:
+        return fn("range", fn("toUInt64", fn("greatest", count, lit(0))))
+
+    def array_map(self, array: exp.Expr, var: str, body: exp.Expr) -> exp.Expr:
+        return fn("arrayMap", exp.Lambda(this=body, expressions=[exp.to_identifier(var)]), array)
+
+    def array_index_of(self, array: exp.Expr, item: exp.Expr) -> exp.Expr:
+        return fn("indexOf", array, item)
+
+    def array_get(self, array: exp.Expr, position: exp.Expr) -> exp.Expr:
+        return fn("arrayElement", array, position)
+
+    def agg_list_all(self, value: exp.Expr) -> exp.Expr:
+        # groupArray skips NULLs; wrapping each value in a tuple keeps them (and the positions)
+        t = exp.to_identifier("t")
+        return fn(
+            "arrayMap",
+            exp.Lambda(this=fn("tupleElement", exp.column(t), lit(1)), expressions=[t]),
+            fn("groupArray", fn("tuple", value)),
+        )
+
     def trunc(self, unit: str, ts: exp.Expr) -> exp.Expr:
         return fn("toDateTime64", fn(_TRUNC[unit], ts), lit(6), lit("UTC"))
 

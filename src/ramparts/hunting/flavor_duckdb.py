@@ -40,7 +40,7 @@ class DuckDBFlavor(Flavor):
     def json_get(self, value: exp.Expr, key: exp.Expr, key_is_string: bool = False) -> exp.Expr:
         if key_is_string:
             quoted = exp.DPipe(this=exp.DPipe(this=lit('$."'), expression=key), expression=lit('"'))
-            return fn("json_extract", cast(value, "JSON"), quoted)
+            return fn("json_extract", value, quoted)
         if isinstance(key, exp.Literal) and key.is_string:
             path = lit('$."' + key.this.replace('"', '\\"') + '"')
         elif isinstance(key, exp.Literal):
@@ -48,16 +48,19 @@ class DuckDBFlavor(Flavor):
             path = lit(f"$[{index}]" if index >= 0 else f"$[#{index}]")
         else:
             path = exp.DPipe(this=exp.DPipe(this=lit("$["), expression=cast(key, "VARCHAR")), expression=lit("]"))
-        return fn("json_extract", cast(value, "JSON"), path)
+        return fn("json_extract", value, path)
 
     def json_to_string(self, value: exp.Expr) -> exp.Expr:
-        return fn("json_extract_string", cast(value, "JSON"), lit("$"))
+        # tostring(x.k): one json_extract_string(x, path) instead of extracting, then reading as text
+        if isinstance(value, exp.Anonymous) and str(value.this).lower() == "json_extract" and len(value.expressions) == 2:
+            return fn("json_extract_string", *(e.copy() for e in value.expressions))
+        return fn("json_extract_string", value, lit("$"))
 
     def json_strings(self, value: exp.Expr) -> exp.Expr:
-        return fn("json_extract_string", cast(value, "JSON"), lit("$[*]"))
+        return fn("json_extract_string", value, lit("$[*]"))
 
     def json_elements(self, value: exp.Expr) -> exp.Expr:
-        j = cast(value, "JSON")
+        j = value
         key = exp.to_identifier("k")
         bag_item = exp.DPipe(
             this=exp.DPipe(
@@ -107,7 +110,7 @@ class DuckDBFlavor(Flavor):
         return fn("json_valid", value)
 
     def json_length(self, value: exp.Expr) -> exp.Expr:
-        j = cast(value, "JSON")
+        j = value
         return exp.Case(
             ifs=[
                 exp.If(this=exp.EQ(this=fn("json_type", j), expression=lit("ARRAY")), true=fn("json_array_length", j))
@@ -116,7 +119,7 @@ class DuckDBFlavor(Flavor):
         )
 
     def json_keys(self, value: exp.Expr) -> exp.Expr:
-        j = cast(value, "JSON")
+        j = value
         is_object = exp.EQ(this=fn("json_type", j), expression=lit("OBJECT"))
         return exp.Case(ifs=[exp.If(this=is_object, true=self.to_json(fn("json_keys", j)))], default=exp.Null())
 
@@ -176,6 +179,41 @@ class DuckDBFlavor(Flavor):
 
     def unnest(self, array: exp.Expr) -> exp.Expr:
         return fn("unnest", array)
+
+    def json_key_array(self, value: exp.Expr) -> exp.Expr:
+        return fn("json_keys", value)
+
+    def json_type_name(self, value: exp.Expr) -> exp.Expr:
+        return fn("json_type", value)
+
+    def array_sum(self, array: exp.Expr) -> exp.Expr:
+        total = fn("coalesce", fn("list_sum", array), lit(0.0))
+        complete = exp.EQ(this=fn("list_count", array), expression=fn("len", array))
+        return exp.Case(ifs=[exp.If(this=complete, true=cast(total, "DOUBLE"))], default=exp.Null())
+
+    def local_to_utc(self, ts: exp.Expr, zone: str) -> exp.Expr:
+        return fn("timezone", lit(zone), cast(fn("timezone", lit("UTC"), ts), "TIMESTAMP"))
+
+    def utc_to_local(self, ts: exp.Expr, zone: str) -> exp.Expr:
+        return fn("timezone", lit("UTC"), fn("timezone", lit(zone), ts))
+
+    def make_tuple(self, values: list[exp.Expr]) -> exp.Expr:
+        return fn("row", *values)
+
+    def array_range(self, count: exp.Expr) -> exp.Expr:
+        return fn("range", cast(count, "BIGINT"))
+
+    def array_map(self, array: exp.Expr, var: str, body: exp.Expr) -> exp.Expr:
+        return fn("list_transform", array, exp.Lambda(this=body, expressions=[exp.to_identifier(var)]))
+
+    def array_index_of(self, array: exp.Expr, item: exp.Expr) -> exp.Expr:
+        return fn("coalesce", fn("list_position", array, item), lit(0))
+
+    def array_get(self, array: exp.Expr, position: exp.Expr) -> exp.Expr:
+        return fn("list_extract", array, position)
+
+    def agg_list_all(self, value: exp.Expr) -> exp.Expr:
+        return fn("list", value)
 
     def trunc(self, unit: str, ts: exp.Expr) -> exp.Expr:
         return fn("date_trunc", lit(unit), ts)

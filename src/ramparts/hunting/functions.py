@@ -19,6 +19,38 @@ if TYPE_CHECKING:
 Handler = Callable[["ScalarLowerer", ast.Call], Typed]
 FUNCTIONS: dict[str, Handler] = {}
 
+_SERIES_ANALYSIS = (
+    "time-series analysis (seasonal decomposition, regression fits and outlier scoring over"
+    " make-series arrays) is not implemented; expand the series with mv-expand and compare the"
+    " values with your own thresholds instead"
+)
+# Kusto functions that ramparts knows and refuses, with the reason (an unknown name is reported as such).
+REFUSED_FUNCTIONS: dict[str, str] = {
+    name: _SERIES_ANALYSIS
+    for name in (
+        "series_decompose",
+        "series_decompose_anomalies",
+        "series_decompose_forecast",
+        "series_outliers",
+        "series_periods_detect",
+        "series_periods_validate",
+        "series_fit_line",
+        "series_fit_line_dynamic",
+        "series_fit_2lines",
+        "series_fit_2lines_dynamic",
+        "series_fit_poly",
+        "series_fill_linear",
+        "series_fill_forward",
+        "series_fill_backward",
+        "series_fill_const",
+        "series_stats",
+        "series_stats_dynamic",
+        "series_fir",
+        "series_iir",
+        "series_seasonal",
+    )
+}
+
 
 def register(*names: str) -> Callable[[Handler], Handler]:
     def deco(handler: Handler) -> Handler:
@@ -388,7 +420,7 @@ def _toscalar(lo: ScalarLowerer, node: ast.Call) -> Typed:
     relation = lo.tabular.relation_of(node.args[0], lo.env)
     column = lo.subquery_column(node, relation)
     assert isinstance(column.sql, exp.Select)
-    return Typed(exp.Subquery(this=column.sql.limit(1)), column.type)
+    return Typed(exp.Subquery(this=column.sql.limit(1, copy=False)), column.type)
 
 
 @register("column_ifexists")
@@ -427,4 +459,4 @@ FUNCTIONS.update(
 )
 
 # string, dynamic and regex functions register themselves on import
-from ramparts.hunting import functions_text  # noqa: E402, F401
+from ramparts.hunting import functions_place, functions_text  # noqa: E402, F401

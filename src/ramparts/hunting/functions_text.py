@@ -250,3 +250,14 @@ def _pack_all(lo: ScalarLowerer, node: ast.Call) -> Typed:
 
 
 _ = NUMERIC
+
+
+@register("array_sum")
+def _array_sum(lo: ScalarLowerer, node: ast.Call) -> Typed:
+    """The sum of a dynamic array's elements as a real; null when one is not a number."""
+    (value,) = lo.args(node, 1)
+    if value.type != "dynamic":
+        raise lo.error(node, f"array_sum() needs a dynamic array, not {value.type}")
+    flavor = lo.flavor
+    numbers = flavor.array_map(flavor.json_strings(value.sql), "x", flavor.try_cast(exp.column("x"), "real", "string"))
+    return Typed(flavor.array_sum(numbers), "real")

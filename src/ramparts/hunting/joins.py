@@ -1,7 +1,7 @@
 """join, lookup and union: the operators with more than one input.
 
 join kinds follow Kusto: a bare join is `innerunique` (one row per key kept from the left side,
-chosen deterministically here by ordering on every left column), right-side columns whose names
+chosen deterministically here by the event id, see _dedupe_left), right-side columns whose names
 clash get a numeric suffix (`Timestamp1`), semi and anti joins return one side only.
 """
 
@@ -45,16 +45,35 @@ def _key(lo: TabularLowerer, node: ast.Expr, side: str, rel: Relation, env: Env,
     return lo.scalar(env, rel.columns, qualifier).lower(node)
 
 
+# Columns that identify a Defender event: when the left side has them all, innerunique keeps the
+# first row per key by these alone (a short sort); otherwise by every column.
+EVENT_ID = ("ReportId", "Timestamp")
+
+
 def _dedupe_left(lo: TabularLowerer, rel: Relation, keys: list[exp.Expr]) -> Relation:
-    """innerunique: keep one left row per key value (the first by all columns, for determinism)."""
+    """innerunique: keep one left row per key value. Kusto keeps an arbitrary one; here it is the first
+    by the event id (ReportId, Timestamp) when the rows have one, else by all columns, so that every
+    engine keeps the same row."""
+    flavor = lo.ctx.flavor
+    if all(n in rel.names for n in EVENT_ID):
+        # one hash aggregation: arg_min(row, (ReportId, Timestamp)) per key, read back into columns
+        order_key = flavor.make_tuple([col(n) for n in EVENT_ID])
+        picked = flavor.arg_pick([col(n) for n in rel.names], order_key, largest=False)
+        # a key that is a plain column is read from the grouping itself (the join can use it directly)
+        plain = {k.name for k in keys if isinstance(k, exp.Column) and not k.table and k.name in rel.names}
+        items: list[tuple[str, exp.Expr]] = [(n, col(n)) for n in rel.names if n in plain]
+        grouped = lo.wrap(rel, [*items, ("__row", picked)]).group_by(*(k.copy() for k in keys), copy=False)
+        inner = Relation(grouped, [*((n, "dynamic") for n, _ in items), ("__row", "dynamic")])
+        unpacked = [(n, col(n) if n in plain else flavor.tuple_get(col("__row"), i)) for i, n in enumerate(rel.names)]
+        return Relation(lo.wrap(inner, unpacked), rel.columns)
     window = exp.Window(
         this=exp.RowNumber(),
         partition_by=[k.copy() for k in keys],
         order=exp.Order(expressions=[exp.Ordered(this=col(n), nulls_first=True) for n in rel.names]),
     )
     numbered = lo.wrap(rel, [*lo.passthrough(rel), ("__rn", window)])
-    inner = Relation(numbered, [*rel.columns, ("__rn", "long")])
-    select = lo.wrap(inner, lo.passthrough(rel)).where(exp.EQ(this=col("__rn"), expression=lit(1)))
+    numbered_rel = Relation(numbered, [*rel.columns, ("__rn", "long")])
+    select = lo.wrap(numbered_rel, lo.passthrough(rel)).where(exp.EQ(this=col("__rn"), expression=lit(1)), copy=False)
     return Relation(select, rel.columns)
 
 
@@ -104,7 +123,7 @@ def join(lo: TabularLowerer, left: Relation, op: ast.Operator, env: Env) -> Rela
     outer, inner = (right, rq), (left, lq)
     if not (duck and special is not None and side == "RIGHT"):
         outer, inner = (left, lq), (right, rq)
-    join_node = exp.Join(this=inner[0].query.subquery(inner[1]), on=on)
+    join_node = exp.Join(this=inner[0].query.subquery(inner[1], copy=False), on=on)
     if special is None:
         if side == "INNER":
             join_node.set("kind", "INNER")
@@ -114,7 +133,9 @@ def join(lo: TabularLowerer, left: Relation, op: ast.Operator, env: Env) -> Rela
         join_node.set("kind", special)
         if not duck:
             join_node.set("side", side)
-    select = exp.select(*(lo._aliased(sql, name) for name, sql in items)).from_(outer[0].query.subquery(outer[1]))
+    select = exp.select(*(lo._aliased(sql, name) for name, sql in items)).from_(
+        outer[0].query.subquery(outer[1], copy=False), copy=False
+    )
     select.append("joins", join_node)
     return Relation(select, columns)
 
@@ -181,8 +202,8 @@ def union_sources(lo: TabularLowerer, first: Relation | None, op: ast.Union, env
                 items.append(exp.alias_(converted.sql, name, quoted=True))
             else:
                 items.append(col(name))
-        select = exp.select(*items).from_(relation.query.subquery(lo.ctx.alias()))
+        select = exp.select(*items).from_(relation.query.subquery(lo.ctx.alias(), copy=False), copy=False)
         query = select if query is None else exp.union(query, select, distinct=False)
     assert query is not None
-    outer = exp.select(*(col(n) for n, _ in columns)).from_(query.subquery(lo.ctx.alias()))
+    outer = exp.select(*(col(n) for n, _ in columns)).from_(query.subquery(lo.ctx.alias(), copy=False), copy=False)
     return Relation(outer, columns)

@@ -22,8 +22,8 @@ def where(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Rela
     predicate = lo.scalar(env, rel.columns).predicate(op.predicate)
     if rel.filterable:
         assert isinstance(rel.query, exp.Select)
-        return Relation(rel.query.where(predicate), rel.columns, filterable=True, order=rel.order)
-    select = lo.wrap(rel, lo.passthrough(rel)).where(predicate)
+        return Relation(rel.query.where(predicate, copy=False), rel.columns, filterable=True, order=rel.order)
+    select = lo.wrap(rel, lo.passthrough(rel)).where(predicate, copy=False)
     return Relation(select, rel.columns, order=lo.keep_order(select, rel))
 
 
@@ -44,14 +44,13 @@ def project(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Re
             items += lo.passthrough(rel)
             columns += rel.columns
             continue
-        value = lowerer.lower(assign.expr)
-        if lowerer.scope.used & assigned:
+        if ast.names_in(assign.expr) & assigned:
             # the item reads a column assigned earlier in this operator: finish that layer first
             select = lo.wrap(rel, items)
             rel = Relation(select, columns, order=lo.keep_order(select, rel))
             items, columns, assigned = lo.passthrough(rel), list(rel.columns), set()
             lowerer = lo.scalar(env, rel.columns)
-            value = lowerer.lower(assign.expr)
+        value = lowerer.lower(assign.expr)
         if len(assign.names) > 1:
             raise lo.ctx.error(assign.pos, "a tuple assignment needs a function that returns several columns")
         name = assign.names[0] if assign.names else auto_name(assign.expr, index)
@@ -148,7 +147,7 @@ def summarize(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
             columns.append((name, _typed_column(value)))
     select = lo.wrap(rel, by_items + agg_items, alias)
     if group:
-        select = select.group_by(*(g.copy() for g in group))
+        select = select.group_by(*(g.copy() for g in group), copy=False)
     if not tuples:
         return Relation(select, columns)
     # read arg_max/arg_min tuples back into columns
@@ -229,7 +228,7 @@ def _sort_keys(lo: TabularLowerer, rel: Relation, keys: list[ast.SortKey], env: 
 def sort(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
     assert isinstance(op, ast.Sort)
     keys = _sort_keys(lo, rel, op.keys, env)
-    select = lo.wrap(rel, lo.passthrough(rel)).order_by(*keys)
+    select = lo.wrap(rel, lo.passthrough(rel)).order_by(*keys, copy=False)
     plain = [k for k in keys if isinstance(k.this, (exp.Column, exp.Coalesce))]
     order = []
     if len(plain) == len(keys):
@@ -248,7 +247,7 @@ def top(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relati
     count = lo.scalar(env, []).lower(op.count)
     sorted_rel = sort(lo, rel, ast.Sort(op.pos, "sort", op.keys), env)
     assert isinstance(sorted_rel.query, exp.Select)
-    return Relation(sorted_rel.query.limit(count.sql), rel.columns, order=sorted_rel.order)
+    return Relation(sorted_rel.query.limit(count.sql, copy=False), rel.columns, order=sorted_rel.order)
 
 
 @operator(ast.Take)
@@ -257,14 +256,14 @@ def take(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relat
     count = lo.scalar(env, []).lower(op.count)
     select = lo.wrap(rel, lo.passthrough(rel))
     order = lo.keep_order(select, rel)
-    return Relation(select.limit(count.sql), rel.columns, order=order)
+    return Relation(select.limit(count.sql, copy=False), rel.columns, order=order)
 
 
 @operator(ast.Distinct)
 def distinct(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
     assert isinstance(op, ast.Distinct)
     if len(op.items) == 1 and isinstance(op.items[0], ast.Star):
-        select = lo.wrap(rel, lo.passthrough(rel)).distinct()
+        select = lo.wrap(rel, lo.passthrough(rel)).distinct(copy=False)
         return Relation(select, rel.columns)
     lowerer = lo.scalar(env, rel.columns)
     items: list[tuple[str, exp.Expr]] = []
@@ -274,7 +273,7 @@ def distinct(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> R
         name = auto_name(node, index)
         items.append((name, value.sql))
         columns.append((name, _typed_column(value)))
-    return Relation(lo.wrap(rel, items).distinct(), columns)
+    return Relation(lo.wrap(rel, items).distinct(copy=False), columns)
 
 
 @operator(ast.Count)

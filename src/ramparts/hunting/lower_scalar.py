@@ -129,8 +129,8 @@ class ScalarLowerer:
         if found is not None:
             return Typed(self.scope.ref(found[0]), found[1])
         entry = self.env.lookup(node.name)
-        if isinstance(entry, BoundScalar):
-            return entry.value
+        if isinstance(entry, BoundScalar):  # a scalar argument may be read several times: copy it
+            return Typed(entry.value.sql.copy(), entry.value.type, entry.value.const)
         if isinstance(entry, ScalarLet):
             lowerer = self.with_env(entry.env, RowScope([]))
             return lowerer.lower(entry.expr)
@@ -352,7 +352,7 @@ class ScalarLowerer:
 
     def call(self, node: ast.Call) -> Typed:
         from ramparts.hunting.aggregates import AGGREGATES
-        from ramparts.hunting.functions import FUNCTIONS
+        from ramparts.hunting.functions import FUNCTIONS, REFUSED_FUNCTIONS
 
         entry = self.env.lookup(node.name)
         if isinstance(entry, FunctionLet):
@@ -365,6 +365,9 @@ class ScalarLowerer:
             if self.aggregate_hook is not None:
                 return self.aggregate_hook(node)
             raise self.error(node, f"'{node.name}' is an aggregation function; use it in summarize")
+        refused = REFUSED_FUNCTIONS.get(node.name.lower())
+        if refused is not None:
+            raise self.error(node, f"{node.name}() is not supported: {refused}")
         raise self.error(node, f"unknown function '{node.name}'")
 
     def user_call(self, node: ast.Call, entry: FunctionLet) -> Typed:
@@ -406,5 +409,5 @@ class ScalarLowerer:
             raise self.error(node, "the subquery has no columns")
         name, kind = relation.columns[0]
         alias = self.ctx.alias("s")
-        select = exp.select(exp.column(name, quoted=True)).from_(relation.query.subquery(alias))
+        select = exp.select(exp.column(name, quoted=True)).from_(relation.query.subquery(alias, copy=False), copy=False)
         return Typed(select, kind)

@@ -86,7 +86,9 @@ class TabularLowerer:
     def wrap(self, rel: Relation, items: list[tuple[str, exp.Expr]], alias: str | None = None) -> exp.Select:
         """SELECT items FROM (rel) AS alias, keeping rel's order when its sort columns are still there."""
         alias = alias or self.ctx.alias()
-        select = exp.select(*(self._aliased(sql, name) for name, sql in items)).from_(rel.query.subquery(alias))
+        select = exp.select(*(self._aliased(sql, name) for name, sql in items)).from_(
+            rel.query.subquery(alias, copy=False), copy=False
+        )
         return select
 
     @staticmethod
@@ -199,8 +201,9 @@ class TabularLowerer:
         entry = env.lookup(name)
         if isinstance(entry, TabularLet):
             return self.relation_of(entry.query, entry.env)
-        if isinstance(entry, BoundTabular):
-            return entry.relation
+        if isinstance(entry, BoundTabular):  # a tabular argument may be read several times: copy it
+            relation = entry.relation
+            return Relation(relation.query.copy(), list(relation.columns), relation.filterable, list(relation.order))
         if isinstance(entry, ScalarLet):
             return self.relation_of(entry.expr, entry.env)
         if isinstance(entry, FunctionLet):
@@ -218,11 +221,13 @@ class TabularLowerer:
         if name not in self.ctx.tables_read:
             self.ctx.tables_read.append(name)
         columns: list[tuple[str, str]] = [(c.name, c.type) for c in table.columns]
-        select = exp.select(*(col(c) for c, _ in columns)).from_(exp.Table(this=exp.to_identifier(name, quoted=True)))
+        select = exp.select(*(col(c) for c, _ in columns)).from_(
+            exp.Table(this=exp.to_identifier(name, quoted=True)), copy=False
+        )
         names = {c for c, _ in columns}
         flavor = self.ctx.flavor
         if self.ctx.tenant_id is not None and "TenantId" in names:
-            select = select.where(exp.EQ(this=col("TenantId"), expression=lit(self.ctx.tenant_id)))
+            select = select.where(exp.EQ(this=col("TenantId"), expression=lit(self.ctx.tenant_id)), copy=False)
         if self.ctx.tenant_id is not None and "TenantId" not in names:
             raise self.ctx.error(pos, f"table '{name}' has no TenantId column and cannot be confined to a tenant")
         if self.ctx.timespan is not None and "Timestamp" in names:
@@ -230,7 +235,8 @@ class TabularLowerer:
             select = select.where(
                 exp.Between(
                     this=col("Timestamp"), low=flavor.datetime_literal(start), high=flavor.datetime_literal(end)
-                )
+                ),
+                copy=False,
             )
         return Relation(select, columns, filterable=True)
 
@@ -312,11 +318,13 @@ class TabularLowerer:
         for row in rows[1:]:
             query = exp.union(query, row, distinct=False)
         if len(rows) > 1:
-            query = exp.select(*(col(n) for n, _ in columns)).from_(query.subquery(self.ctx.alias()))
+            query = exp.select(*(col(n) for n, _ in columns)).from_(
+                query.subquery(self.ctx.alias(), copy=False), copy=False
+            )
         return Relation(query, columns)
 
 
 # operators are registered by their modules
-from ramparts.hunting import joins, lower_ops  # noqa: E402, F401
+from ramparts.hunting import joins, lower_ops, plugins, series  # noqa: E402, F401
 
 _ = (AGGREGATES, AggResult, arg_name, match_names, Typed)

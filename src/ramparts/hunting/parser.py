@@ -11,8 +11,6 @@ from ramparts.hunting.parse_expr import ExprParser
 # Operators that are parsed (so a query's syntax is checked) but not compiled.
 UNSUPPORTED_OPERATORS = frozenset(
     {
-        "make-series",
-        "evaluate",
         "mv-apply",
         "top-nested",
         "top-hitters",
@@ -86,6 +84,8 @@ class Parser(ExprParser):
             "invoke": self.op_invoke,
             "as": self.op_as,
             "serialize": self.op_serialize,
+            "make-series": self.op_make_series,
+            "evaluate": self.op_evaluate,
         }
 
     # ------------------------------------------------------------ statements
@@ -463,6 +463,66 @@ class Parser(ExprParser):
             if self.tok.is_op("|", ";", ")") or self.tok.kind == "eof":
                 break
         return ast.Parse(pos, "parse", kind, source, pattern, types, options.get("flags", ""))
+
+    def op_make_series(self, pos: int, name: str) -> ast.Operator:
+        options = self.parse_options("kind")
+        aggs: list[ast.SeriesAgg] = []
+        while True:
+            assign = self.parse_assignment()
+            default: ast.Expr | None = None
+            if self.accept_word("default"):
+                self.expect_op("=")
+                default = self.parse_expr()
+            aggs.append(ast.SeriesAgg(assign, default))
+            if not self.accept_op(","):
+                break
+        if not self.accept_word("on"):
+            raise self.error("expected 'on' in make-series")
+        axis = self.parse_additive()
+        start: ast.Expr | None = None
+        end: ast.Expr | None = None
+        if self.accept_word("in"):
+            if not self.accept_word("range"):
+                raise self.error("expected 'range(start, stop, step)' after 'in'")
+            self.expect_op("(")
+            start = self.parse_expr()
+            self.expect_op(",")
+            end = self.parse_expr()
+            self.expect_op(",")
+            step = self.parse_expr()
+            self.expect_op(")")
+        else:
+            if self.accept_word("from"):
+                start = self.parse_expr()
+            if self.accept_word("to"):
+                end = self.parse_expr()
+            if not self.accept_word("step"):
+                raise self.error("expected 'step' in make-series")
+            step = self.parse_expr()
+        by = self.parse_assignments() if self.accept_word("by") else []
+        return ast.MakeSeries(pos, "make-series", aggs, axis, start, end, step, by, options.get("kind"))
+
+    def op_evaluate(self, pos: int, name: str) -> ast.Operator:
+        self.parse_options()
+        call = self.parse_postfix()
+        if not isinstance(call, ast.Call):
+            raise self.error("expected a plugin call after 'evaluate'")
+        if not self.accept_op(":"):
+            return ast.Evaluate(pos, "evaluate", call)
+        self.expect_op("(")
+        schema: list[tuple[str, str]] = []
+        star = False
+        while not self.tok.is_op(")"):
+            if self.accept_op("*"):
+                star = True
+            else:
+                column = self.expect_ident("a column name").value
+                self.expect_op(":")
+                schema.append((column, self.expect_ident("a column type").value))
+            if not self.accept_op(","):
+                break
+        self.expect_op(")")
+        return ast.Evaluate(pos, "evaluate", call, schema, star)
 
     def op_render(self, pos: int, name: str) -> ast.Operator:
         chart = self.expect_ident("a chart kind").value

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     import duckdb
 
 
+# At most this many rows from a plugin's column-discovery query (bag keys, pivot values).
+DISCOVER_ROW_CAP = 10_000
+
+
 class HuntingBackend(Protocol):
     dialect: Literal["duckdb", "clickhouse"]
 
@@ -177,6 +181,7 @@ def run_kql(
         tenant_id=tenant_id,
         timespan=timespan,
         row_limit=row_cap + 1,
+        discover=lambda sql: backend.execute(sql, DISCOVER_ROW_CAP, time_budget_s)[1],
     )
     _, rows, truncated = backend.execute(compiled.sql, row_cap, time_budget_s)
     names = [name for name, _ in compiled.columns]

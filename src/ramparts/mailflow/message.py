@@ -38,6 +38,8 @@ class ParsedUrl:
     """UrlLocation value: Body, Subject, Header, Attachment."""
     anchor_text: str = ""
     """Visible text of the HTML link, when the URL came from an href."""
+    nested_in: str = ""
+    """File name (else subject) of the attached message the URL was found in, if any."""
 
 
 @dataclass(frozen=True, slots=True)

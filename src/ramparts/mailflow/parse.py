@@ -1,327 +1,342 @@
 """Parsing raw RFC 5322 bytes into a ParsedMessage with the stdlib email package.
 
-Malformed input is parsed as far as it goes and every problem is recorded in `defects`; this module
+Malformed input is parsed as far as it goes and every problem is recorded in `defects`; `parse_message`
 never raises for any input bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import email.utils
 import hashlib
-import re
 from email import policy
-from email.errors import HeaderParseError
-from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
-from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
+from ramparts.mailflow import headers as hdr
 from ramparts.mailflow.filetypes import describe_file
-from ramparts.mailflow.message import Address, AuthResultsHeader, ParsedAttachment, ParsedMessage, ParsedUrl
+from ramparts.mailflow.message import Address, ParsedAttachment, ParsedMessage, ParsedUrl
+from ramparts.mailflow.urls import MAX_HTML_ATTRIBUTES, html_links, html_text_urls, text_urls, url_domain
 
 MAX_DEPTH = 20
+"""Attached messages inside attached messages, read this deep."""
 MAX_PARTS = 10_000
+MAX_URLS = 10_000
+"""Distinct URLs kept per message."""
+MAX_URL_OCCURRENCES = 200_000
+"""URLs looked at in text (repeats included), so a body of a million links costs a fraction of a second."""
+MAX_SEPARATOR_LINES = 3 * MAX_PARTS
+"""Lines starting with "--" (boundaries, mostly) the stdlib parser is given; past this the rest of the
+message is cut before parsing, so a million empty parts cannot cost minutes before the part budget applies."""
+ATTACHMENT_TEXT_SCAN = 1_000_000
+"""Text and HTML attachments up to this size are searched for URLs."""
+
 _PARSER = BytesParser(policy=policy.compat32)
-"""compat32 keeps headers as strings: the registry-based policies build an object per header on every
-access, which cost five times the parse itself. The headers ramparts reads are decoded here instead."""
-_TEXT_URL = re.compile(r"""(?i)\b(?:https?://|www\.)[^\s<>"'`{}|\\^\[\]\ufffd\x00-\x1f\x7f]+""")
-_TRAILING = ".,;:!?)]}'\""
-_AUTH_METHOD = re.compile(r"(?i)\b(spf|dkim|dmarc|arc|compauth|auth)\s*=\s*([a-z]+)")
-
-
-def _text(value: object) -> str:
-    return str(value).replace("\x00", "") if value is not None else ""
-
-
-def _decoded(value: object) -> str:
-    """A header value as text: RFC 2047 encoded words decoded, folding undone, NULs dropped."""
-    if value is None:
-        return ""
-    if isinstance(value, Header):
-        text = str(value)
-    else:
-        text = str(value)
-        if "=?" in text:
-            with contextlib.suppress(HeaderParseError, UnicodeError, LookupError, ValueError):
-                text = str(make_header(decode_header(text)))
-    return text.replace("\r\n", "").replace("\n", "").replace("\x00", "")
-
-
-def _addresses(message: Message, name: str, defects: list[str]) -> tuple[Address, ...]:
-    values = message.get_all(name) or []
-    if not values:
-        return ()
-    try:
-        pairs = email.utils.getaddresses([_text(v) for v in values])
-    except (HeaderParseError, ValueError, IndexError, TypeError) as exc:
-        defects.append(f"unparsable {name} header: {exc}")
-        return ()
-    return tuple(Address(_decoded(display).strip(), addr.strip().lower()) for display, addr in pairs if addr.strip())
-
-
-def _header_pairs(message: Message) -> tuple[tuple[str, str], ...]:
-    return tuple((_text(key), _decoded(value)) for key, value in message.items())
-
-
-def _auth_results(headers: tuple[tuple[str, str], ...]) -> tuple[AuthResultsHeader, ...]:
-    found = []
-    for key, value in headers:
-        if key.lower() != "authentication-results":
-            continue
-        authserv, _, rest = value.partition(";")
-        results: dict[str, str] = {}
-        for method, result in _AUTH_METHOD.findall(rest):
-            results.setdefault(method.lower(), result.lower())
-        found.append(AuthResultsHeader(authserv.strip().split()[0] if authserv.strip() else "", results))
-    return tuple(found)
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[tuple[str, str]] = []
-        self._open: int | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if value and name in ("href", "src", "action") and value.strip().lower().startswith(("http", "www.")):
-                self.links.append((value.strip(), ""))
-                if tag == "a" and name == "href":
-                    self._open = len(self.links) - 1
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            url, text = self.links[self._open]
-            self.links[self._open] = (url, (text + data)[:500])
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._open = None
-
-
-def _domain(url: str) -> str:
-    try:
-        host = urlsplit(url if "://" in url else "http://" + url).hostname or ""
-    except ValueError:
-        return ""
-    return host.lower().rstrip(".")
+_HEADERS_ONLY = BytesParser(policy=policy.compat32)
+"""compat32 keeps headers as raw strings: the registry-based policies build an object per header on every
+access, which costs more than the parse itself. The headers ramparts reads are decoded in `headers`."""
 
 
 class _Collector:
+    """What the walk over the MIME tree finds; the walk itself is iterative, never recursive."""
+
     def __init__(self) -> None:
         self.urls: dict[str, ParsedUrl] = {}
         self.attachments: list[ParsedAttachment] = []
-        self.text: list[str] = []
-        self.html: list[str] = []
+        self.text: str | None = None
+        self.html: str | None = None
         self.defects: list[str] = []
         self.parts = 0
+        self.over_budget = False
+        self.occurrences = 0
 
-    def add_url(self, url: str, location: str, anchor: str = "") -> None:
-        url = url.rstrip(_TRAILING)
-        if len(url) > 8 and url not in self.urls:
-            self.urls[url] = ParsedUrl(url, _domain(url), location, anchor.strip())
+    def add_url(self, url: str, location: str, anchor: str = "", nested_in: str = "") -> None:
+        if url in self.urls:
+            return
+        if len(self.urls) >= MAX_URLS:
+            if not self.over_budget:
+                self.over_budget = True
+                self.defects.append(f"more than {MAX_URLS} distinct URLs; the rest were not kept")
+            return
+        domain = url_domain(url)
+        if domain:
+            self.urls[url] = ParsedUrl(url, domain, location, anchor, nested_in)
 
-    def text_urls(self, text: str, location: str) -> None:
-        for match in _TEXT_URL.finditer(text):
-            self.add_url(match.group(0), location)
+    def scan_text(self, text: str, location: str, nested_in: str = "", *, markup: bool = False) -> None:
+        for url in html_text_urls(text) if markup else text_urls(text):
+            self.occurrences += 1
+            if self.occurrences > MAX_URL_OCCURRENCES:
+                self.defects.append(f"more than {MAX_URL_OCCURRENCES} URLs written in the message; the rest skipped")
+                self.over_budget = True
+            if self.over_budget:
+                return
+            self.add_url(url, location, "", nested_in)
 
-    def html_urls(self, html: str, location: str) -> None:
-        parser = _Links()
-        try:
-            parser.feed(html)
-            parser.close()
-        except Exception as exc:  # html.parser is lenient, but hostile markup can still trip it
-            self.defects.append(f"HTML not fully parsed: {type(exc).__name__}")
-        for url, anchor in parser.links:
-            self.add_url(url, location, anchor)
+    def scan_html(self, markup: str, location: str, nested_in: str = "") -> None:
+        links, truncated = html_links(markup)
+        if truncated:
+            self.defects.append(f"more than {MAX_HTML_ATTRIBUTES} URL attributes in one HTML part; the rest skipped")
+        for url, anchor in links:
+            self.add_url(url, location, anchor, nested_in)
+        self.scan_text(markup, location, nested_in, markup=True)
+
+
+def _describe_defect(defect: object, index: int) -> str:
+    # Some defects quote the offending line, which may hold undecodable bytes as lone surrogates.
+    detail = str(defect).encode("utf-8", errors="backslashreplace").decode("utf-8").replace("\x00", "")
+    name = type(defect).__name__
+    return f"{name} in part {index}: {detail}" if detail and detail != name else f"{name} in part {index}"
+
+
+def _payload_bytes(part: Message) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 def _decode_text(part: Message, index: int, collector: _Collector) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
+    payload = _payload_bytes(part)
+    charset = part.get_content_charset()
+    text, clean = hdr.decode_bytes(payload, charset)
+    if not clean:
+        collector.defects.append(f"undecodable charset {charset or 'us-ascii'} in part {index}")
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _file_name(part: Message, collector: _Collector, index: int) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:  # a broken RFC 2231 parameter must not lose the attachment
+        collector.defects.append(f"undecodable attachment file name in part {index}")
         return ""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, errors="replace").replace("\x00", "")
-    except LookupError:
-        collector.defects.append(f"unknown charset {charset} in part {index}")
-        return payload.decode("utf-8", errors="replace").replace("\x00", "")
+    return hdr.header_text(name).strip() if name else ""
 
 
-def _is_attachment(part: Message, content_type: str) -> bool:
-    disposition = (part.get_content_disposition() or "").lower()
-    if disposition == "attachment" or part.get_filename():
+def _is_attachment(part: Message, maintype: str) -> bool:
+    if maintype not in ("text", "multipart", "message"):
         return True
-    return content_type.partition("/")[0] not in ("text", "multipart", "message")
+    if (part.get("Content-Disposition") or "").strip().lower().startswith("attachment"):
+        return True
+    return bool(part.get_param("filename", header="content-disposition") or part.get_param("name"))
 
 
-def _walk(message: Message, collector: _Collector, depth: int, nested_in: str) -> None:
-    stack: list[Message] = [message]
-    while stack:
-        part = stack.pop()
-        collector.parts += 1
-        if collector.parts > MAX_PARTS:
-            collector.defects.append(f"more than {MAX_PARTS} MIME parts; the rest were not read")
-            return
-        index = collector.parts
+class _Walk:
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+
+    def run(self, root: Message, depth: int, nested_in: str) -> None:
+        """Depth-first over the parts in document order, with an explicit stack."""
+        collector = self.collector
+        stack: list[Message] = [root]
+        while stack:
+            part = stack.pop()
+            if collector.parts >= MAX_PARTS:
+                if not any(d.startswith("part budget exceeded") for d in collector.defects):
+                    collector.defects.append(
+                        f"part budget exceeded: more than {MAX_PARTS} MIME parts, the rest skipped"
+                    )
+                return
+            collector.parts += 1
+            index = collector.parts
+            try:
+                self.part(part, index, depth, nested_in, stack)
+            except Exception as exc:  # one broken part must not lose the rest of the message
+                collector.defects.append(f"part {index} not read: {type(exc).__name__}: {exc}")
+            collector.defects.extend(_describe_defect(defect, index) for defect in part.defects)
+
+    def part(self, part: Message, index: int, depth: int, nested_in: str, stack: list[Message]) -> None:
         content_type = part.get_content_type()
-        try:
-            _read_part(part, content_type, index, collector, depth, nested_in, stack)
-        finally:
-            collector.defects.extend(f"{type(defect).__name__} in part {index}" for defect in part.defects)
-
-
-def _read_part(
-    part: Message,
-    content_type: str,
-    index: int,
-    collector: _Collector,
-    depth: int,
-    nested_in: str,
-    stack: list[Message],
-) -> None:
-    """One part: children onto the stack, or an attachment, or body text. Defects found while decoding
-    are read by the caller afterwards."""
-    if part.is_multipart():
-        children = part.get_payload()
-        if isinstance(children, list):
-            messages = [child for child in children if isinstance(child, Message)]
-            if content_type == "message/rfc822":
-                for child in messages:
-                    _nested(child, part, collector, depth)
+        maintype = content_type.partition("/")[0]
+        if part.is_multipart():
+            children = [child for child in part.get_payload() if isinstance(child, Message)]
+            if maintype == "message":
+                if content_type != "message/delivery-status":
+                    for child in children:
+                        self.nested(child, part, index, depth)
             else:
-                stack.extend(reversed(messages))
-        return
-    if _is_attachment(part, content_type):
-        _attachment(part, collector, nested_in)
-        return
-    text = _decode_text(part, index, collector)
-    where = "Attachment" if nested_in else "Body"
-    is_html = content_type == "text/html"
-    if not nested_in:
-        (collector.html if is_html else collector.text).append(text)
-    if is_html:
-        collector.html_urls(text, where)
-    else:
-        collector.text_urls(text, where)
+                stack.extend(reversed(children))
+            return
+        if _is_attachment(part, maintype):
+            self.attachment(part, content_type, index, nested_in)
+            return
+        collector = self.collector
+        text = _decode_text(part, index, collector)
+        location = "Attachment" if nested_in else "Body"
+        if content_type == "text/html":
+            if collector.html is None and not nested_in:
+                collector.html = text
+            collector.scan_html(text, location, nested_in)
+        else:
+            if collector.text is None and content_type == "text/plain" and not nested_in:
+                collector.text = text
+            collector.scan_text(text, location, nested_in)
 
+    def nested(self, child: Message, holder: Message, index: int, depth: int) -> None:
+        collector = self.collector
+        if depth >= MAX_DEPTH:
+            collector.defects.append(f"attached message in part {index} nested deeper than {MAX_DEPTH}; not read")
+            return
+        child = _undo_transfer_encoding(child, holder) or child
+        name = hdr.header_text(str(holder.get_filename() or child.get("Subject") or "")).strip()
+        self.run(child, depth + 1, name or "attached message")
 
-def _nested(child: Message, holder: Message, collector: _Collector, depth: int) -> None:
-    if depth >= MAX_DEPTH:
-        collector.defects.append(f"attached messages nested deeper than {MAX_DEPTH}; not read")
-        return
-    name = holder.get_filename() or _text(child.get("Subject", "")) or "attached message"
-    _walk(child, collector, depth + 1, name)
-
-
-def _attachment(part: Message, collector: _Collector, nested_in: str) -> None:
-    payload = part.get_payload(decode=True)
-    content = payload if isinstance(payload, bytes) else b""
-    try:
-        name = _decoded(part.get_filename() or "")
-    except Exception:  # a broken RFC 2231 name must not lose the attachment
-        name = ""
-        collector.defects.append("undecodable attachment file name")
-    kind = describe_file(name, content)
-    collector.attachments.append(
-        ParsedAttachment(
-            file_name=name,
-            declared_type=part.get_content_type(),
-            sniffed_type=kind.mime,
-            file_type=kind.short,
-            extension=kind.extension,
-            sha256=hashlib.sha256(content).hexdigest(),
-            size=len(content),
-            content=content,
-            nested_in=nested_in,
+    def attachment(self, part: Message, content_type: str, index: int, nested_in: str) -> None:
+        collector = self.collector
+        maintype = content_type.partition("/")[0]
+        content = _payload_bytes(part)
+        name = _file_name(part, collector, index)
+        kind = describe_file(name, content)
+        collector.attachments.append(
+            ParsedAttachment(
+                file_name=name,
+                declared_type=content_type,
+                sniffed_type=kind.mime,
+                file_type=kind.short,
+                extension=kind.extension,
+                sha256=hashlib.sha256(content).hexdigest(),
+                size=len(content),
+                content=content,
+                nested_in=nested_in,
+            )
         )
-    )
+        is_html = content_type == "text/html" or kind.short == "html"
+        if (is_html or maintype == "text") and len(content) <= ATTACHMENT_TEXT_SCAN:
+            text, _ = hdr.decode_bytes(content, part.get_content_charset())
+            (collector.scan_html if is_html else collector.scan_text)(text, "Attachment", nested_in)
 
 
-def _date(message: Message, defects: list[str]) -> dt.datetime | None:
-    raw = message.get("Date")
-    if raw is None:
+def _undo_transfer_encoding(child: Message, holder: Message) -> Message | None:
+    """A message/rfc822 part sent base64 or quoted-printable: the stdlib parses the encoded text as if it were
+    the message; decode it and parse again."""
+    encoding = (holder.get("Content-Transfer-Encoding") or "").strip().lower()
+    if encoding not in ("base64", "quoted-printable") or child.keys():
         return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(_decoded(raw))
-    except (TypeError, ValueError, IndexError):
-        defects.append("unparsable Date header")
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    carrier = Message()
+    carrier.set_payload(child.get_payload())
+    carrier["Content-Transfer-Encoding"] = encoding
+    data = _payload_bytes(carrier)
+    return _PARSER.parsebytes(data) if data else None
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse as much as the bytes allow; never raises."""
-    try:
-        return _parse(raw)
-    except RecursionError:
-        return _headers_only(raw, "MIME structure nested too deeply; only the headers were read")
-    except Exception as exc:  # last resort: a message is never lost to a parser bug
-        return _headers_only(raw, f"parser failure: {type(exc).__name__}: {exc}")
+def _cut_separator_flood(raw: bytes, defects: list[str]) -> bytes:
+    if raw.count(b"\n--") <= MAX_SEPARATOR_LINES:
+        return raw
+    position = -1
+    for _ in range(MAX_SEPARATOR_LINES):
+        position = raw.find(b"\n--", position + 1)
+    defects.append(f"part budget exceeded: more than {MAX_SEPARATOR_LINES} boundary lines, read up to byte {position}")
+    return raw[:position]
 
 
-def _parse(raw: bytes) -> ParsedMessage:
-    message = _PARSER.parsebytes(raw)
-    collector = _Collector()
-    defects = collector.defects
-    headers = _header_pairs(message)
-    subject = _decoded(message.get("Subject", ""))
-    collector.text_urls(subject, "Subject")
-    _walk(message, collector, 0, "")
-    from_ = _addresses(message, "From", defects)
-    sender = _addresses(message, "Sender", defects)
+def _build(raw: bytes, message: Message, collector: _Collector) -> ParsedMessage:
+    """The header fields of the top-level message, and what the walk collected."""
+    raw_headers = [(str(name), str(value)) for name, value in message.raw_items()]
+    decoded = tuple((name, hdr.header_text(value)) for name, value in raw_headers)
+    first: dict[str, str] = {}
+    raw_by_name: dict[str, list[str]] = {}
+    for (name, value), (_, text) in zip(raw_headers, decoded, strict=True):
+        key = name.lower()
+        first.setdefault(key, text)
+        raw_by_name.setdefault(key, []).append(value)
+
+    def address_list(name: str) -> tuple[Address, ...]:
+        return hdr.addresses(raw_by_name.get(name, []))
+
+    from_, sender = address_list("from"), address_list("sender")
+    subject = first.get("subject", "")
+    date = hdr.parse_date(first["date"]) if "date" in first else None
+    if "date" in first and date is None:
+        collector.defects.append("unparsable Date header")
     return ParsedMessage(
         raw=raw,
         size=len(raw),
-        internet_message_id=_decoded(message.get("Message-ID", "")).strip(),
+        internet_message_id="".join(first.get("message-id", "").split()),
         subject=subject,
         from_=from_[0] if from_ else None,
         sender=sender[0] if sender else None,
-        reply_to=_addresses(message, "Reply-To", defects),
-        to=_addresses(message, "To", defects),
-        cc=_addresses(message, "Cc", defects),
-        date=_date(message, defects),
-        headers=headers,
-        auth_results=_auth_results(headers),
-        text_body="\n".join(collector.text),
-        html_body="\n".join(collector.html),
+        reply_to=address_list("reply-to"),
+        to=address_list("to"),
+        cc=address_list("cc"),
+        date=date,
+        headers=decoded,
+        auth_results=tuple(
+            hdr.auth_results(text) for name, text in decoded if name.lower() == "authentication-results"
+        ),
+        text_body=collector.text or "",
+        html_body=collector.html or "",
         urls=tuple(collector.urls.values()),
         attachments=tuple(collector.attachments),
-        defects=tuple(defects),
+        defects=tuple(collector.defects),
+        language=first.get("content-language", "").split(",")[0].strip(),
     )
 
 
-def _headers_only(raw: bytes, reason: str) -> ParsedMessage:
+def _subject_urls(message: Message, collector: _Collector) -> None:
+    subject = message.get("Subject")
+    if subject is not None:
+        collector.scan_text(hdr.header_text(str(subject)), "Subject")
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    collector = _Collector()
+    message = _PARSER.parsebytes(_cut_separator_flood(raw, collector.defects))
+    _subject_urls(message, collector)
+    _Walk(collector).run(message, 0, "")
+    return _build(raw, message, collector)
+
+
+def _parse_headers_only(raw: bytes, reason: str) -> ParsedMessage:
+    """After the stdlib parser gave up on the MIME structure: the headers, and URLs found in the raw body."""
+    collector = _Collector()
+    collector.defects.append(reason)
+    message = _HEADERS_ONLY.parsebytes(raw, headersonly=True)
+    _subject_urls(message, collector)
+    body = message.get_payload()
+    if isinstance(body, str):
+        collector.scan_text(body.encode("utf-8", errors="surrogateescape").decode("latin-1"), "Body")
+    return _build(raw, message, collector)
+
+
+def _crude(raw: bytes, reason: str) -> ParsedMessage:
+    """Last resort, without the email package: header lines split by hand."""
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    headers: list[tuple[str, str]] = []
+    lines: list[tuple[str, str]] = []
     for line in head.decode("latin-1").replace("\r\n", "\n").split("\n"):
-        if line[:1] in (" ", "\t") and headers:
-            headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip())
+        if line[:1] in (" ", "\t") and lines:
+            lines[-1] = (lines[-1][0], lines[-1][1] + line)
         elif ":" in line:
             key, _, value = line.partition(":")
-            headers.append((key.strip(), value.strip().replace("\x00", "")))
-    lookup = {k.lower(): v for k, v in reversed(headers)}
-    pairs = email.utils.getaddresses([lookup.get("from", "")])
-    from_ = Address(pairs[0][0], pairs[0][1].lower()) if pairs and pairs[0][1] else None
+            lines.append((key.strip().replace("\x00", ""), value.strip().replace("\x00", "")))
+    lookup = {k.lower(): v for k, v in reversed(lines)}
     return ParsedMessage(
         raw=raw,
         size=len(raw),
-        internet_message_id=lookup.get("message-id", ""),
+        internet_message_id="".join(lookup.get("message-id", "").split()),
         subject=lookup.get("subject", ""),
-        from_=from_,
+        from_=None,
         sender=None,
         reply_to=(),
         to=(),
         cc=(),
         date=None,
-        headers=tuple(headers),
-        auth_results=_auth_results(tuple(headers)),
+        headers=tuple(lines),
+        auth_results=(),
         text_body="",
         html_body="",
         urls=(),
         attachments=(),
         defects=(reason,),
     )
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse as much as the bytes allow; never raises."""
+    if not isinstance(raw, bytes):
+        raw = bytes(raw)
+    try:
+        return _parse(raw)
+    except RecursionError:
+        reason = "MIME structure nested too deeply for the parser; only the headers were read"
+    except Exception as exc:  # a message is never lost to a parser bug
+        reason = f"parser failure: {type(exc).__name__}: {exc}"
+    try:
+        return _parse_headers_only(raw, reason)
+    except Exception as exc:
+        return _crude(raw, f"{reason}; header parse failed too: {type(exc).__name__}")

@@ -12,6 +12,7 @@ import datetime as dt
 import email.utils
 import logging
 import re
+import socket
 import ssl
 import time
 import uuid
@@ -20,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import MISSING, SMTP
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ramparts.mailflow.message import Envelope
+from ramparts.mailflow.smtp_data import DataState, read_data
 from ramparts.mailflow.smtp_limits import ConnectionLimiter, Monotonic, RateLimiter
 from ramparts.mailflow.spool import Spool, SpoolEntry
 
@@ -307,6 +309,55 @@ class GatewaySMTP(SMTP):
         else:
             await super().push(status)
 
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA command with the chunked reader of `smtp_data` (same replies, same content,
+        same hooks; see tests/mailflow/test_smtp_data.py, which runs both on the same streams)."""
+        if await self.check_helo_needed():
+            return
+        if await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            result = await read_data(self._reader, size_limit=self.data_size_limit, line_limit=self.line_length_limit)
+        except asyncio.CancelledError:
+            log.info("connection lost during DATA")
+            self._writer.close()
+            raise
+        if result.state is DataState.TOO_LONG:
+            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+            self._end_transaction()
+            return
+        if result.state is DataState.TOO_MUCH:
+            await self.push("552 Error: Too much mail data")
+            self._end_transaction()
+            return
+        original_content = result.content
+        content: str | bytes = original_content
+        if self._decode_data:
+            if self.enable_SMTPUTF8:
+                content = original_content.decode("utf-8", errors="surrogateescape")
+            else:
+                try:
+                    content = original_content.decode("ascii", errors="strict")
+                except UnicodeDecodeError:
+                    await self.push("500 Error: strict ASCII mode")
+                    return
+        self.envelope.content = content
+        self.envelope.original_content = original_content
+        status = await self._call_handler_hook("DATA") if "DATA" in self._handle_hooks else MISSING
+        self._end_transaction()
+        await self.push("250 OK" if status is MISSING else status)
+
+    def _end_transaction(self) -> None:
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+
     @property
     def in_transaction(self) -> bool:
         envelope = self.envelope
@@ -365,8 +416,9 @@ def tls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
 async def start_smtp(
     handler: GatewayHandler,
     *,
-    host: str,
-    port: int,
+    host: str | None = None,
+    port: int | None = None,
+    sock: socket.socket | None = None,
     hostname: str,
     max_message_bytes: int,
     max_connections_per_client: int,
@@ -374,7 +426,8 @@ async def start_smtp(
     require_starttls: bool = False,
     timeout: float = 300.0,
 ) -> SmtpListener:
-    """Listen on host:port in the running event loop (port 0 picks a free port; see `address`)."""
+    """Listen on host:port, or on a bound socket, in the running event loop (port 0 picks a free port;
+    see `address`)."""
     loop = asyncio.get_running_loop()
     listener = SmtpListener(handler, ConnectionLimiter(max_connections_per_client))
 
@@ -393,5 +446,8 @@ async def start_smtp(
             loop=loop,
         )
 
-    listener.server = await loop.create_server(factory, host, port)
+    if sock is not None:
+        listener.server = await loop.create_server(factory, sock=sock)
+    else:
+        listener.server = await loop.create_server(factory, host, port or 0)
     return listener

@@ -12,6 +12,8 @@ from pathlib import Path
 from ramparts.errors import InvalidInput
 
 _HEAD_LIMIT = 64 * 1024
+_MESSAGE_SUFFIXES = (".eml", ".mbox")
+_COUNT_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,45 +81,66 @@ def _iter_mbox(path: Path) -> Iterator[SourceMessage]:
     except (OSError, mailbox.Error) as exc:
         yield SourceMessage(b"", str(path), error=f"cannot read mbox: {exc}")
         return
-    for index, key in enumerate(keys):
-        origin = f"{path}#{index + 1}"
-        try:
-            raw = box.get_bytes(key)
-        except (OSError, KeyError, mailbox.Error) as exc:
-            yield SourceMessage(b"", origin, error=f"cannot read: {exc}")
-            continue
-        yield _message(raw, origin)
-    box.close()
+    try:
+        for index, key in enumerate(keys):
+            origin = f"{path}#{index + 1}"
+            try:
+                raw = box.get_bytes(key)
+            except (OSError, KeyError, mailbox.Error) as exc:
+                yield SourceMessage(b"", origin, error=f"cannot read: {exc}")
+                continue
+            yield _message(raw, origin)
+    finally:
+        box.close()
+
+
+def _maildir_entry(entry: Path) -> bool:
+    return not entry.name.startswith(".") and not entry.is_dir()
 
 
 def _iter_maildir(path: Path) -> Iterator[SourceMessage]:
     for sub in ("new", "cur"):
-        for entry in sorted((path / sub).iterdir()):
-            if entry.is_file() and not entry.name.startswith("."):
+        try:
+            entries = sorted((path / sub).iterdir())
+        except OSError as exc:
+            yield SourceMessage(b"", str(path / sub), error=f"cannot read: {exc.strerror or exc}")
+            continue
+        for entry in entries:
+            if _maildir_entry(entry):
                 yield _read_file(entry)
     for child in sorted(path.iterdir()):
         if child.name.startswith(".") and child.is_dir() and _is_maildir(child):
             yield from _iter_maildir(child)
 
 
+def _is_message_file(name: str) -> bool:
+    return name.lower().endswith(_MESSAGE_SUFFIXES)
+
+
+def _is_mbox(path: Path) -> bool:
+    return path.suffix.lower() == ".mbox" or _looks_like_mbox(path)
+
+
+def _iter_directory(path: Path) -> Iterator[SourceMessage]:
+    failures: list[OSError] = []
+    for root, dirs, files in os.walk(path, onerror=failures.append):
+        dirs.sort()
+        here = Path(root)
+        if _is_maildir(here) and here != path:
+            dirs.clear()
+            yield from _iter_maildir(here)
+            continue
+        for name in sorted(files):
+            if _is_message_file(name):
+                yield from _iter_path(here / name)
+    for failure in failures:
+        yield SourceMessage(b"", str(failure.filename or path), error=f"cannot read: {failure.strerror or failure}")
+
+
 def _iter_path(path: Path) -> Iterator[SourceMessage]:
     if path.is_dir():
-        if _is_maildir(path):
-            yield from _iter_maildir(path)
-            return
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            here = Path(root)
-            if _is_maildir(here) and here != path:
-                dirs.clear()
-                yield from _iter_maildir(here)
-                continue
-            for name in sorted(files):
-                child = here / name
-                if name.lower().endswith((".eml", ".msg.txt", ".txt")) or name.lower().endswith(".mbox"):
-                    yield from _iter_path(child)
-        return
-    if path.suffix.lower() == ".mbox" or _looks_like_mbox(path):
+        yield from _iter_maildir(path) if _is_maildir(path) else _iter_directory(path)
+    elif _is_mbox(path):
         yield from _iter_mbox(path)
     else:
         yield _read_file(path)
@@ -136,22 +159,42 @@ def iter_sources(paths: Sequence[Path]) -> Iterator[SourceMessage]:
         yield from _iter_path(path)
 
 
-def count_messages(paths: Sequence[Path]) -> int | None:
-    """How many messages iter_sources will give, for a progress bar; None when counting would cost a full read."""
-    _check(paths)
+def _count_mbox(path: Path) -> int:
+    """Lines starting with "From ", which is how mailbox.mbox splits the file, counted without parsing."""
+    count = 0
+    tail = b"\n"
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_COUNT_CHUNK):
+                count += (tail + chunk).count(b"\nFrom ")
+                tail = chunk[-5:]
+    except OSError:
+        return 1
+    return count
+
+
+def _count_path(path: Path) -> int:
+    if path.is_file():
+        return _count_mbox(path) if _is_mbox(path) else 1
+    if _is_maildir(path):
+        folders = [path] + [c for c in path.iterdir() if c.name.startswith(".") and c.is_dir() and _is_maildir(c)]
+        return sum(1 for f in folders for sub in ("new", "cur") for e in (f / sub).iterdir() if _maildir_entry(e))
     total = 0
-    for path in paths:
-        if path.is_file() and (path.suffix.lower() == ".mbox" or _looks_like_mbox(path)):
-            return None
-        if path.is_file():
-            total += 1
-        else:
-            for root, _, files in os.walk(path):
-                if any(f.lower().endswith(".mbox") for f in files):
-                    return None
-                here = Path(root)
-                if here.name in ("new", "cur") and _is_maildir(here.parent):
-                    total += sum(1 for f in files if not f.startswith("."))
-                elif here.name != "tmp":
-                    total += sum(1 for f in files if f.lower().endswith((".eml", ".msg.txt", ".txt")))
+    for root, dirs, files in os.walk(path):
+        here = Path(root)
+        if _is_maildir(here) and here != path:
+            dirs.clear()
+            total += _count_path(here)
+            continue
+        total += sum(_count_path(here / name) for name in files if _is_message_file(name))
     return total
+
+
+def count_messages(paths: Sequence[Path]) -> int | None:
+    """How many entries iter_sources will give, for a progress bar: files are listed and mbox files scanned
+    for separator lines, nothing is parsed. None when the count fails."""
+    _check(paths)
+    try:
+        return sum(_count_path(path) for path in paths)
+    except OSError:
+        return None

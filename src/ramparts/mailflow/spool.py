@@ -210,6 +210,12 @@ class Spool:
         for name in names:
             yield _parse_name(self.incoming_dir / name)
 
+    def incoming_entry(self, name: str) -> SpoolEntry:
+        """The entry of incoming/ with this file name (as another process reports it)."""
+        if "/" in name or "\\" in name or not name.endswith(SUFFIX):
+            raise ValueError(f"not a spool file name: {name!r}")
+        return _parse_name(self.incoming_dir / name)
+
     def count(self) -> int:
         with os.scandir(self.incoming_dir) as listing:
             return sum(1 for e in listing if e.name.endswith(SUFFIX))

@@ -54,6 +54,32 @@ class DuckDBStore:
                 [location, action, network_message_id, recipient],
             )
 
+    def update_latest_many(self, updates: Sequence[tuple[str, str, str, str]]) -> None:
+        """update_latest for many (network message id, recipient, location, action) at once: one scan."""
+        if not updates:
+            return
+        batch = pa.table(
+            {
+                "nmid": [u[0] for u in updates],
+                "rcpt": [u[1].lower() for u in updates],
+                "loc": [u[2] for u in updates],
+                "act": [u[3] for u in updates],
+            }
+        )
+        with self._lock:
+            cursor = self.connection.cursor()
+            try:
+                cursor.register("_latest", batch)
+                cursor.execute(
+                    'UPDATE "EmailEvents" SET "LatestDeliveryLocation" = _latest.loc, '
+                    '"LatestDeliveryAction" = _latest.act '
+                    'FROM _latest WHERE "EmailEvents"."NetworkMessageId" = _latest.nmid '
+                    'AND lower("EmailEvents"."RecipientEmailAddress") = _latest.rcpt'
+                )
+            finally:
+                cursor.unregister("_latest")
+                cursor.close()
+
     def has_rows(self, table: str, network_message_id: str) -> bool:
         cursor = self.connection.cursor()
         try:

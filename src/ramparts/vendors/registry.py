@@ -120,7 +120,9 @@ def revoke_approval(session: Session, vendor_key: str, tenant_key: str, *, actor
 def _set_status(session: Session, vendor_key: str, status: str, actor: str) -> Vendor:
     vendor = find_vendor(session, vendor_key)
     vendor.status = status
-    record(session, actor=actor, action=f"vendor.{'suspend' if status == SUSPENDED else 'reactivate'}", target=vendor.id)
+    record(
+        session, actor=actor, action=f"vendor.{'suspend' if status == SUSPENDED else 'reactivate'}", target=vendor.id
+    )
     return vendor
 
 
@@ -133,9 +135,7 @@ def reactivate(session: Session, vendor_key: str, *, actor: str = "system") -> V
     return _set_status(session, vendor_key, ACTIVE, actor)
 
 
-def rotate(
-    session: Session, vendor_key: str, *, actor: str = "system", now: dt.datetime | None = None
-) -> Credentials:
+def rotate(session: Session, vendor_key: str, *, actor: str = "system", now: dt.datetime | None = None) -> Credentials:
     """A new secret for the vendor's app (the old one keeps working for identity's grace period)."""
     vendor = find_vendor(session, vendor_key)
     secret = rotate_secret(session, vendor.client_id, actor=actor, now=now)
@@ -145,7 +145,9 @@ def rotate(
 
 def approved_tenants(session: Session, vendor_id: str) -> set[str]:
     rows = session.scalars(
-        select(VendorApproval.tenant_id).where(VendorApproval.vendor_id == vendor_id, VendorApproval.revoked_at.is_(None))
+        select(VendorApproval.tenant_id).where(
+            VendorApproval.vendor_id == vendor_id, VendorApproval.revoked_at.is_(None)
+        )
     )
     return set(rows)
 
@@ -165,7 +167,9 @@ def list_vendors(session: Session) -> list[dict[str, Any]]:
                 "status": vendor.status,
                 "client_id": vendor.client_id,
                 "created_at": vendor.created_at.isoformat(),
-                "approved_tenants": sorted(names.get(a.tenant_id, a.tenant_id) for a in approvals if a.vendor_id == vendor.id),
+                "approved_tenants": sorted(
+                    names.get(a.tenant_id, a.tenant_id) for a in approvals if a.vendor_id == vendor.id
+                ),
             }
         )
     return out

@@ -1,0 +1,304 @@
+"""Vendor API benchmark: verdict throughput through the batch route, and single-submit latency at a
+fixed rate, each beside the authenticated no-op route (/ices/v1/ping) of the same server.
+
+    .venv/bin/python bench/vendor_api.py [--copies 24000] [--rate 300] [--seconds 10]
+
+Seeds a data directory with delivered copies (real Maildir files, EmailEvents rows), starts
+`ramparts serve` on it in its own process, registers a vendor approved for the tenant, then:
+
+1. batch: POST /ices/v1/verdicts:batch with 1,000 Phishing verdicts per request, on copies in the
+   Inbox (so each verdict quarantines a real file and writes telemetry); verdicts/s. Beside it, the
+   same number of requests to /ices/v1/ping, sequentially: requests/s.
+2. single: an open-loop load generator in a separate process sends POST /ices/v1/verdicts at `rate`
+   requests/s for `seconds`, then /ices/v1/ping the same way; p50/p99 latency of each.
+
+Writes bench/results/vendor_api.json and prints the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.conftest import free_port
+
+from bench.common import write_result
+from ramparts.config import load_settings
+from ramparts.delivery.mailbox import Folder
+from ramparts.delivery.maildir import MaildirBackend
+from ramparts.services import open_services
+from ramparts.store.models import MessageCopy, MessageRecord
+from ramparts.tenants import MailboxSpec, add_tenant
+from ramparts.vendors import registry
+
+RAW = b"From: news@partner.example\r\nTo: u@contoso.example\r\nSubject: hello\r\n\r\nbody\r\n"
+
+
+def seed(data_dir: Path, copies: int) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    settings = load_settings(data_dir)
+    services = open_services(settings)
+    users = [f"user{i}@contoso.example" for i in range(200)]
+    with services.sessions.begin() as session:
+        tenant = add_tenant(session, "contoso", ["contoso.example"], mailboxes=[MailboxSpec(u) for u in users])
+        vendor, credentials = registry.add_vendor(session, name="Bench ICES")
+        registry.approve(session, vendor.id, tenant.id)
+    box = MaildirBackend(settings.mail_dir)
+    now = dt.datetime.now(dt.UTC)
+    blob = services.blobs.put(RAW)
+    pairs: list[tuple[str, str]] = []
+    messages, rows, events = [], [], []
+    for i in range(copies):
+        nmid, recipient = str(uuid.uuid4()), users[i % len(users)]
+        ref = box.deliver(recipient, nmid, RAW, Folder.INBOX, received=now.timestamp())
+        pairs.append((nmid, recipient))
+        messages.append(
+            {
+                "network_message_id": nmid,
+                "tenant_id": tenant.id,
+                "internet_message_id": f"<{nmid}@partner.example>",
+                "received_at": now,
+                "from_address": "news@partner.example",
+                "subject": "hello",
+                "blob_sha256": blob,
+            }
+        )
+        rows.append(
+            {
+                "network_message_id": nmid,
+                "recipient": recipient,
+                "tenant_id": tenant.id,
+                "received_at": now,
+                "original_verdict": "Clean",
+                "verdict": "Clean",
+                "delivery_action": "Delivered",
+                "delivery_location": "Inbox/folder",
+                "latest_location": "Inbox/folder",
+                "latest_action": "Delivered",
+                "mailbox_ref": ref,
+                "delivered_at": now,
+            }
+        )
+        events.append(
+            {
+                "Timestamp": now,
+                "NetworkMessageId": nmid,
+                "RecipientEmailAddress": recipient,
+                "DeliveryLocation": "Inbox/folder",
+                "LatestDeliveryLocation": "Inbox/folder",
+                "DeliveryAction": "Delivered",
+                "LatestDeliveryAction": "Delivered",
+                "TenantId": tenant.id,
+                "ReportId": str(i),
+            }
+        )
+    with services.sessions.begin() as session:
+        session.execute(insert(MessageRecord), messages)
+        session.execute(insert(MessageCopy), rows)
+    services.writer.add({"EmailEvents": events})
+    services.close()
+    return pairs, {"client_id": credentials.client_id, "client_secret": credentials.client_secret}
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    http_port, smtp_port = free_port(), free_port()
+    log = (data_dir / "server.log").open("wb")
+    command = [sys.executable, "-m", "ramparts", "serve", "--data-dir", str(data_dir)]
+    command += ["--smtp", f"127.0.0.1:{smtp_port}", "--http", f"127.0.0.1:{http_port}"]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{http_port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"server did not start; see {data_dir / 'server.log'}")
+        time.sleep(0.05)
+
+
+def token(url: str, credentials: dict[str, str]) -> str:
+    form = {"grant_type": "client_credentials", **credentials}
+    return str(httpx.post(f"{url}/oauth2/token", data=form).json()["access_token"])
+
+
+def bench_batch(url: str, headers: dict[str, str], pairs: list[tuple[str, str]]) -> dict[str, float]:
+    batches = [pairs[i : i + 1000] for i in range(0, len(pairs), 1000)]
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
+        client.get("/ices/v1/ping").raise_for_status()
+        started = time.perf_counter()
+        acted = 0
+        for number, batch in enumerate(batches):
+            items = [
+                {
+                    "vendorVerdictId": f"b{number}-{i}",
+                    "networkMessageId": n,
+                    "recipient": r,
+                    "verdict": "Phishing",
+                    "confidence": 0.9,
+                }
+                for i, (n, r) in enumerate(batch)
+            ]
+            response = client.post("/ices/v1/verdicts:batch", json={"verdicts": items})
+            response.raise_for_status()
+            acted += sum(
+                1 for v in response.json()["value"] for res in v["results"] if res["actionResult"] == "Success"
+            )
+        seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in batches:
+            client.get("/ices/v1/ping").raise_for_status()
+        ping_seconds = time.perf_counter() - started
+    verdicts = sum(len(b) for b in batches)
+    return {
+        "verdicts": verdicts,
+        "verdicts_moved": acted,
+        "requests": len(batches),
+        "verdicts_per_second": verdicts / seconds,
+        "batch_request_ms_mean": seconds / len(batches) * 1000,
+        "ping_request_ms_mean": ping_seconds / len(batches) * 1000,
+    }
+
+
+async def _open_loop(
+    url: str, headers: dict[str, str], bodies: list[dict[str, Any]] | None, rate: float, count: int
+) -> list[float]:
+    """Fire requests on a fixed schedule (not waiting for answers); latency of each, in ms."""
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30, limits=limits) as client:
+        for _ in range(20):  # warm connections
+            await client.get("/ices/v1/ping")
+
+        async def one(index: int) -> None:
+            started = time.perf_counter()
+            if bodies is None:
+                response = await client.get("/ices/v1/ping")
+            else:
+                response = await client.post("/ices/v1/verdicts", json=bodies[index])
+            if response.status_code not in (200, 202):
+                raise RuntimeError(f"{response.status_code}: {response.text}")
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        tasks = []
+        begin = time.perf_counter()
+        for index in range(count):
+            delay = begin + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(index)))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def _client_process(
+    url: str, headers: dict[str, str], bodies: list[dict[str, Any]] | None, rate: float, count: int, out: Any
+) -> None:
+    out.put(asyncio.run(_open_loop(url, headers, bodies, rate, count)))
+
+
+def run_client(
+    url: str, headers: dict[str, str], bodies: list[dict[str, Any]] | None, rate: float, count: int
+) -> list[float]:
+    queue: Any = multiprocessing.get_context("spawn").Queue()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_client_process, args=(url, headers, bodies, rate, count, queue)
+    )
+    process.start()
+    result: list[float] = queue.get()
+    process.join()
+    return result
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": statistics.median(ordered),
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "max_ms": ordered[-1],
+        "requests": len(ordered),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=24000, help="delivered copies to seed")
+    parser.add_argument("--rate", type=float, default=300.0, help="single submits per second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each fixed-rate run")
+    args = parser.parse_args()
+    single_count = int(args.rate * args.seconds)
+    data_dir = Path(tempfile.mkdtemp(prefix="ramparts-bench-vendor-"))
+    try:
+        started = time.perf_counter()
+        pairs, credentials = seed(data_dir, args.copies)
+        print(f"seeded {len(pairs)} delivered copies in {time.perf_counter() - started:.1f} s")
+        process, url = start_server(data_dir)
+        try:
+            headers = {"Authorization": f"Bearer {token(url, credentials)}"}
+            single_pairs, batch_pairs = pairs[:single_count], pairs[single_count:]
+            batch = bench_batch(url, headers, batch_pairs)
+            bodies = [
+                {
+                    "vendorVerdictId": f"s-{i}",
+                    "networkMessageId": n,
+                    "recipient": r,
+                    "verdict": "Phishing",
+                    "confidence": 0.9,
+                }
+                for i, (n, r) in enumerate(single_pairs)
+            ]
+            single = percentiles(run_client(url, headers, bodies, args.rate, single_count))
+            ping = percentiles(run_client(url, headers, None, args.rate, single_count))
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    result = {
+        "batch": {
+            **batch,
+            "ratio_batch_request_to_ping": batch["batch_request_ms_mean"] / batch["ping_request_ms_mean"],
+        },
+        "single": {
+            "rate_per_second": args.rate,
+            "submit": single,
+            "ping": ping,
+            "ratio_p50": single["p50_ms"] / ping["p50_ms"],
+            "ratio_p99": single["p99_ms"] / ping["p99_ms"],
+        },
+        "targets": {"verdicts_per_second": 3000, "single_p99_ms": 50},
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(result, indent=2))
+    print(
+        f"batch: {batch['verdicts_per_second']:.0f} verdicts/s (target >= 3000); one 1,000-verdict request "
+        f"{batch['batch_request_ms_mean']:.1f} ms vs ping {batch['ping_request_ms_mean']:.2f} ms"
+    )
+    print(
+        f"single at {args.rate:.0f}/s: p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms (target < 50); "
+        f"ping p50 {ping['p50_ms']:.1f} ms, p99 {ping['p99_ms']:.1f} ms; ratio p99 {result['single']['ratio_p99']:.2f}"
+    )
+    print(f"wrote {write_result('vendor_api', result)}")
+
+
+if __name__ == "__main__":
+    main()
