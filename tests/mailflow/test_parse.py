@@ -5,9 +5,13 @@ import zipfile
 from email.message import EmailMessage
 from io import BytesIO
 
+import pytest
+
+from ramparts.mailflow.filetypes import describe_file
 from ramparts.mailflow.message import Address, AuthResultsHeader
 from ramparts.mailflow.parse import parse_message
 
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 EICAR = ("X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*").encode()
 
 
@@ -167,3 +171,75 @@ def test_nested_messages_and_office_files() -> None:
     assert [u.url for u in parsed.urls] == ["https://inner.example/x"]
     assert parsed.urls[0].location == "Attachment"
     assert parsed.text_body.strip() == "see attached"
+
+
+def _zip(names: list[str]) -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"x")
+    return buffer.getvalue()
+
+
+def _pe(characteristics: int) -> bytes:
+    header = bytearray(b"MZ" + b"\x00" * 0x3A + (0x40).to_bytes(4, "little"))
+    header += b"PE\x00\x00" + b"\x00" * 18 + characteristics.to_bytes(2, "little") + b"\x00" * 16
+    return bytes(header)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "file_type", "sniffed"),
+    [
+        ("a.dll", _pe(0x2102), "dll", "application/x-msdownload"),
+        ("a.txt", _pe(0x0102), "exe", "application/x-msdownload"),
+        ("doc.bin", OLE + b"\x00" * 100 + "WordDocument".encode("utf-16-le"), "doc", "application/msword"),
+        ("sheet.xls", OLE + b"\x00" * 100 + "Workbook".encode("utf-16-le"), "xls", "application/vnd.ms-excel"),
+        ("x.xls", OLE + b"\x00" * 100, "xls", "application/x-ole-storage"),
+        ("x.bin", OLE + b"\x00" * 100, "ole", "application/x-ole-storage"),
+        ("b.zip", _zip(["[Content_Types].xml", "xl/workbook.xml"]), "xlsx", ""),
+        ("b.zip", _zip(["[Content_Types].xml", "ppt/p.xml", "ppt/vbaProject.bin"]), "pptm", ""),
+        ("app.zip", _zip(["META-INF/MANIFEST.MF", "a.class"]), "jar", "application/java-archive"),
+        ("plain.zip", _zip(["a.txt"]), "zip", "application/zip"),
+        ("short.lnk", b"L\x00\x00\x00\x01\x14\x02\x00" + b"\x00" * 70, "lnk", "application/x-ms-shortcut"),
+        ("disk.img", b"\x00" * 0x8001 + b"CD001" + b"\x00" * 100, "iso", "application/x-iso9660-image"),
+        ("page.dat", b"\xef\xbb\xbf  <!DOCTYPE html><html>", "html", "text/html"),
+        ("r.7z", b"7z\xbc\xaf\x27\x1c\x00\x04", "7z", "application/x-7z-compressed"),
+        ("r.rar", b"Rar!\x1a\x07\x01\x00", "rar", "application/vnd.rar"),
+        ("g.gz", b"\x1f\x8b\x08\x00" + b"\x00" * 20, "gz", "application/gzip"),
+        ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "png", "image/png"),
+        ("run.ps1", b"Write-Host hi", "ps1", ""),
+        ("evil.js. ", b"var a = 1;", "js", ""),
+        ("noext", b"plain", "", ""),
+    ],
+)
+def test_file_types_from_bytes_then_name(name: str, content: bytes, file_type: str, sniffed: str) -> None:
+    kind = describe_file(name, content)
+    assert kind.short == file_type
+    if sniffed:
+        assert kind.mime == sniffed
+    elif file_type in ("xlsx", "pptm"):
+        assert kind.mime.startswith("application/vnd.")
+    else:
+        assert kind.mime == ""
+
+
+def test_first_inline_text_is_the_body_and_text_attachments_are_scanned() -> None:
+    raw = (
+        b"Subject: parts\r\nContent-Type: multipart/mixed; boundary=p\r\n\r\n"
+        b"--p\r\nContent-Type: text/plain\r\n\r\nfirst https://first.example/\r\n"
+        b"--p\r\nContent-Type: text/plain\r\n\r\nsecond https://second.example/\r\n"
+        b"--p\r\nContent-Type: text/calendar\r\n\r\nURL:https://cal.example/e\r\n"
+        b"--p\r\nContent-Type: text/html; name=page.html\r\nContent-Disposition: attachment\r\n\r\n"
+        b"<a href='https://att.example/'>go</a>\r\n--p--\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.text_body.strip() == "first https://first.example/"
+    assert parsed.html_body == ""
+    assert [(u.url, u.location, u.anchor_text) for u in parsed.urls] == [
+        ("https://first.example/", "Body", ""),
+        ("https://second.example/", "Body", ""),
+        ("https://cal.example/e", "Body", ""),
+        ("https://att.example/", "Attachment", "go"),
+    ]
+    [page] = parsed.attachments
+    assert (page.file_name, page.file_type, page.declared_type) == ("page.html", "html", "text/html")

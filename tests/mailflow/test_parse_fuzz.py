@@ -144,9 +144,9 @@ def test_generated_mime_trees(tree: Tree | Leaf, subject: str, truncate: int) ->
     assert parsed.from_ is not None and parsed.from_.address == "s@example.com"
     named = sorted(a.file_name for a in parsed.attachments if a.file_name)
     assert named == sorted(leaf.filename for leaf in expected_files(tree))
-    contents = {a.file_name: [] for a in parsed.attachments}
+    contents: dict[str, list[bytes]] = {}
     for attachment in parsed.attachments:
-        contents[attachment.file_name].append(attachment.content)
+        contents.setdefault(attachment.file_name, []).append(attachment.content)
     for leaf in expected_files(tree):
         if leaf.encoding != "base64-broken":
             assert encode_leaf(leaf)[2] in contents[leaf.filename]

@@ -7,7 +7,16 @@ time budget.
 
 from __future__ import annotations
 
-from ramparts.hunting.compiler import CompiledQuery, compile_kql
+from ramparts.hunting.catalog import (
+    refused_functions,
+    supported_aggregates,
+    supported_functions,
+    supported_operators,
+    supported_plugins,
+    supported_scalar_operators,
+    supported_sources,
+)
+from ramparts.hunting.compiler import CompiledQuery, Discover, compile_kql
 from ramparts.hunting.runtime import (
     HuntingBackend,
     QueryResult,
@@ -19,11 +28,19 @@ from ramparts.hunting.runtime import (
 
 __all__ = [
     "CompiledQuery",
+    "Discover",
     "HuntingBackend",
     "QueryResult",
     "chdb_backend",
     "compile_kql",
     "create_tables_sql",
     "duckdb_backend",
+    "refused_functions",
     "run_kql",
+    "supported_aggregates",
+    "supported_functions",
+    "supported_operators",
+    "supported_plugins",
+    "supported_scalar_operators",
+    "supported_sources",
 ]

@@ -332,19 +332,3 @@ Statement = Let | ExprStatement
 class Script(Node):
     statements: list[Statement]
 
-
-def names_in(node: object) -> set[str]:
-    """Every Name an expression mentions (through calls, operators and nested tabular expressions)."""
-    found: set[str] = set()
-    stack: list[object] = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Name):
-            found.add(item.name)
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, Node | SortKey | Assign):
-            stack.extend(vars(item).values())
-    return found

@@ -157,6 +157,10 @@ class Flavor:
         """A row value (struct/tuple) that compares element by element."""
         raise NotImplementedError
 
+    def array_zip(self, arrays: list[exp.Expr]) -> exp.Expr:
+        """One array of tuples from several arrays, element by element; the shorter padded with NULL."""
+        raise NotImplementedError
+
     def array_range(self, count: exp.Expr) -> exp.Expr:
         """[0, 1, ..., count - 1] as an SQL array."""
         raise NotImplementedError

@@ -228,6 +228,9 @@ class ClickHouseFlavor(Flavor):
     def make_tuple(self, values: list[exp.Expr]) -> exp.Expr:
         return fn("tuple", *values)
 
+    def array_zip(self, arrays: list[exp.Expr]) -> exp.Expr:
+        return fn("arrayZipUnaligned", *arrays)
+
     def array_range(self, count: exp.Expr) -> exp.Expr:
         return fn("range", fn("toUInt64", fn("greatest", count, lit(0))))
 

@@ -200,6 +200,9 @@ class DuckDBFlavor(Flavor):
     def make_tuple(self, values: list[exp.Expr]) -> exp.Expr:
         return fn("row", *values)
 
+    def array_zip(self, arrays: list[exp.Expr]) -> exp.Expr:
+        return fn("list_zip", *arrays)
+
     def array_range(self, count: exp.Expr) -> exp.Expr:
         return fn("range", cast(count, "BIGINT"))
 

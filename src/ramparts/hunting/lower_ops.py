@@ -37,19 +37,14 @@ def project(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Re
     extend = op.name == "extend"
     items: list[tuple[str, exp.Expr]] = lo.passthrough(rel) if extend else []
     columns: list[tuple[str, str]] = list(rel.columns) if extend else []
-    assigned: set[str] = set()
     for index, assign in enumerate(op.items, start=1):
         lowerer = lo.scalar(env, rel.columns)
         if isinstance(assign.expr, ast.Star) and not extend:
             items += lo.passthrough(rel)
             columns += rel.columns
             continue
-        if ast.names_in(assign.expr) & assigned:
-            # the item reads a column assigned earlier in this operator: finish that layer first
-            select = lo.wrap(rel, items)
-            rel = Relation(select, columns, order=lo.keep_order(select, rel))
-            items, columns, assigned = lo.passthrough(rel), list(rel.columns), set()
-            lowerer = lo.scalar(env, rel.columns)
+        # every item reads the input row: Kusto does not let an item see a column assigned earlier in
+        # the same operator (`extend M = N * 2, P = M + 1` is an unknown-column error for M)
         value = lowerer.lower(assign.expr)
         if len(assign.names) > 1:
             raise lo.ctx.error(assign.pos, "a tuple assignment needs a function that returns several columns")
@@ -63,7 +58,6 @@ def project(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Re
         else:
             items.append((name, value.sql))
             columns.append((name, kind))
-        assigned.add(name)
     select = lo.wrap(rel, items)
     return Relation(select, columns, order=lo.keep_order(select, rel))
 
@@ -321,43 +315,56 @@ def unsupported(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -
 
 @operator(ast.MvExpand)
 def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
+    """One row per element; several columns expand in parallel (the shorter padded with nulls)."""
     assert isinstance(op, ast.MvExpand)
-    if len(op.items) != 1:
-        raise lo.ctx.error(op.pos, "mv-expand of several columns at once is not supported yet")
-    name, node, type_name = op.items[0]
-    lowerer = lo.scalar(env, rel.columns)
-    value = lowerer.lower(node)
-    if value.type == "string":
-        value = Typed(value.sql, "dynamic")
-    if value.type != "dynamic":
-        raise lo.ctx.error(node.pos, f"mv-expand needs a dynamic array or bag, not {value.type}")
-    target = name or auto_name(node, 1)
-    # first expand into a JSON column, then convert (typeof) in an outer layer
-    expanded = lo.ctx.flavor.unnest(lo.ctx.flavor.json_elements(value.sql))
-    items = lo.passthrough(rel)
-    columns = list(rel.columns)
-    if target in rel.names:
-        position = rel.names.index(target)
-        items[position] = (target, expanded)
-        columns[position] = (target, "dynamic")
-    else:
-        items.append((target, expanded))
-        columns.append((target, "dynamic"))
-    select = lo.wrap(rel, items)
-    result = Relation(select, columns)
     if op.limit is not None:
         raise lo.ctx.error(op.pos, "mv-expand limit is not supported yet")
-    if type_name is not None:
+    flavor = lo.ctx.flavor
+    lowerer = lo.scalar(env, rel.columns)
+    targets: list[tuple[str, exp.Expr, str | None]] = []  # name, SQL array of JSON texts, typeof()
+    for name, node, type_name in op.items:
+        value = lowerer.lower(node)
+        if value.type == "string":
+            value = Typed(value.sql, "dynamic")
+        if value.type != "dynamic":
+            raise lo.ctx.error(node.pos, f"mv-expand needs a dynamic array or bag, not {value.type}")
+        targets.append((name or auto_name(node, 1), flavor.json_elements(value.sql), type_name))
+    if len(targets) == 1:
+        source, expanded = rel, [flavor.unnest(targets[0][1])]
+    else:  # zip the arrays into one array of tuples, expand that, then read each tuple back
+        zipped = ("__z", flavor.unnest(flavor.array_zip([array for _, array, _ in targets])))
+        select = lo.wrap(rel, [*lo.passthrough(rel), zipped])
+        source = Relation(select, [*rel.columns, ("__z", "dynamic")])
+        expanded = [flavor.tuple_get(col("__z"), i) for i in range(len(targets))]
+    items = [(n, col(n)) for n in rel.names]
+    columns = list(rel.columns)
+    for (target, _, _), sql in zip(targets, expanded, strict=True):
+        if target in rel.names:
+            position = rel.names.index(target)
+            items[position] = (target, sql)
+            columns[position] = (target, "dynamic")
+        else:
+            items.append((target, sql))
+            columns.append((target, "dynamic"))
+    result = Relation(lo.wrap(source, items), columns)
+    conversions: dict[str, str] = {}
+    for target, _, type_name in targets:
+        if type_name is None:
+            continue
         kind = normalize_type(type_name)
         if kind is None:
             raise lo.ctx.error(op.pos, f"unknown type '{type_name}'")
         if kind != "dynamic":
-            converter = lo.scalar(env, result.columns)
-            converted = converter.convert(Typed(col(target), "dynamic"), kind)
-            items2 = [(n, converted.sql if n == target else col(n)) for n in result.names]
-            columns2 = [(n, kind if n == target else t) for n, t in result.columns]
-            result = Relation(lo.wrap(result, items2), columns2)
-    return result
+            conversions[target] = kind
+    if not conversions:
+        return result
+    converter = lo.scalar(env, result.columns)
+    items2 = [
+        (n, converter.convert(Typed(col(n), "dynamic"), conversions[n]).sql if n in conversions else col(n))
+        for n in result.names
+    ]
+    columns2 = [(n, conversions.get(n, t)) for n, t in result.columns]
+    return Relation(lo.wrap(result, items2), columns2)
 
 
 _PARSE_TYPES = {

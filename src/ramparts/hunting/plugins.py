@@ -70,7 +70,7 @@ def evaluate(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> R
     name = op.call.name.lower()
     handler = PLUGINS.get(name)
     if handler is None:
-        why = REFUSED_PLUGINS.get(name, "ramparts runs only the " + ", ".join(sorted(PLUGINS)) + " plugins")
+        why = REFUSED_PLUGINS.get(name, "ramparts runs only these plugins: " + ", ".join(sorted(PLUGINS)))
         raise lo.ctx.error(op.call.pos, f"the '{op.call.name}' plugin of evaluate is not supported: {why}")
     return handler(lo, rel, op, env)
 
@@ -129,8 +129,12 @@ def bag_unpack(lo: TabularLowerer, rel: Relation, op: ast.Evaluate, env: Env) ->
     if not isinstance(ignored, list):
         raise lo.ctx.error(call.args[3].pos, "bag_unpack()'s ignoredProperties must be a dynamic array")
     flavor = lo.ctx.flavor
-    if op.schema is not None:
-        keys = [(name[len(prefix) :] if name.startswith(prefix) else name, k) for name, k in _schema(lo, op)]
+    if op.schema is not None:  # the schema names input columns to keep and bag keys to unpack
+        keys = [
+            (name[len(prefix) :] if name.startswith(prefix) else name, k)
+            for name, k in _schema(lo, op)
+            if name not in rel.names or name == bag
+        ]
     else:
         source = Relation(rel.query.copy(), rel.columns)  # the input is read again below
         keyed = lo.wrap(source, [("__bag", col(bag)), ("__key", flavor.unnest(flavor.json_key_array(col(bag))))])
@@ -164,7 +168,7 @@ def bag_unpack(lo: TabularLowerer, rel: Relation, op: ast.Evaluate, env: Env) ->
         items.append((name, sql))
         columns.append((name, key_kind))
     if op.schema is not None and not op.schema_star:
-        wanted = {prefix + key for key, _ in keys}
+        wanted = {name for name, _ in op.schema}
         items = [item for item in items if item[0] in wanted]
         columns = [c for c in columns if c[0] in wanted]
     return Relation(lo.wrap(rel, items), columns)

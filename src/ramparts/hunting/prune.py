@@ -87,8 +87,11 @@ def _prune_union(union: exp.Union, required: set[str] | None) -> None:
 def _prune_select(select: exp.Select, required: set[str] | None) -> None:
     projections = select.expressions
     if required is not None and not select.args.get("distinct"):
-        own, _ = _names_read([select.args[k] for k in ("where", "group", "having", "order", "qualify") if select.args.get(k)])
-        wanted = required | {name for _, name in own}
+        clauses = [select.args[k] for k in ("where", "group", "having", "order", "qualify") if select.args.get(k)]
+        own, _ = _names_read(clauses)
+        # a clause of this select may name one of its computed projections by alias (not a plain column)
+        computed = {p.alias_or_name for p in projections if not isinstance(p, exp.Column)}
+        wanted = required | ({name for _, name in own} & computed)
         kept = [
             p
             for p in projections

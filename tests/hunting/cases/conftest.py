@@ -107,9 +107,7 @@ def _same(actual: Any, expected: Any) -> bool:
     if isinstance(expected, int):
         return isinstance(actual, int) and not isinstance(actual, bool) and actual == expected
     if isinstance(expected, float):
-        return (
-            isinstance(actual, int | float) and not isinstance(actual, bool) and actual == pytest.approx(expected)
-        )
+        return isinstance(actual, int | float) and not isinstance(actual, bool) and actual == pytest.approx(expected)
     if isinstance(expected, list):
         return (
             isinstance(actual, list)

@@ -23,7 +23,7 @@ CASES = [
         D + " | distinct *",
         [{"a": "x", "b": 1}, {"a": "x", "b": 2}, {"a": "y", "b": 1}, {"a": "X", "b": 1}],
     ),
-    case("distinct-is-case-sensitive", D + " | where a =~ \"x\" | distinct a | count", [{"Count": 2}]),
+    case("distinct-is-case-sensitive", D + ' | where a =~ "x" | distinct a | count', [{"Count": 2}]),
     case("count-operator-column-Count", D + " | count", [{"Count": 5}], columns=[("Count", "long")]),
     case("count-after-where", D + ' | where a == "x" | count', [{"Count": 3}]),
     case("count-empty-input-is-zero", D + " | where b > 100 | count", [{"Count": 0}]),

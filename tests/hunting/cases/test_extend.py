@@ -26,7 +26,11 @@ CASES = [
         [{"A": "xx", "N": 7}],
         columns=["A", "N"],
     ),
-    case("extend-chained-uses-earlier-column", T + " | extend M = N * 2 | extend P = M + 1", [{"A": "x", "N": 7, "M": 14, "P": 15}]),
+    case(
+        "extend-chained-uses-earlier-column",
+        T + " | extend M = N * 2 | extend P = M + 1",
+        [{"A": "x", "N": 7, "M": 14, "P": 15}],
+    ),
     case("extend-unnamed-gets-Column1", T + " | extend N - 2 | project Column1", [{"Column1": 5}]),
     case("extend-long-division-truncates", T + " | project Q = N / 2", [{"Q": 3}], columns=[("Q", "long")]),
     case("extend-negative-long-division-toward-zero", T + " | project Q = -N / 2", [{"Q": -3}]),

@@ -135,7 +135,7 @@ CASES = [
     ),
     case(
         "join-suffixed-column-usable-downstream",
-        'let A = datatable(Id:long, Ts:long)[1, 10, 2, 50];\n'
+        "let A = datatable(Id:long, Ts:long)[1, 10, 2, 50];\n"
         "let B = datatable(Id:long, Ts:long)[1, 20, 2, 40];\n"
         "A | join kind=inner B on Id | where Ts1 > Ts | project Id",
         [{"Id": 1}],

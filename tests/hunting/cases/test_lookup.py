@@ -49,7 +49,7 @@ CASES = [
     ),
     case(
         "lookup-unmatched-long-is-null",
-        'let F = datatable(k:long)[1, 9];\nlet D = datatable(k:long, w:long)[1, 100];\nF | lookup D on k',
+        "let F = datatable(k:long)[1, 9];\nlet D = datatable(k:long, w:long)[1, 100];\nF | lookup D on k",
         [{"k": 1, "w": 100}, {"k": 9, "w": None}],
     ),
 ]

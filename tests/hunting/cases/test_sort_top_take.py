@@ -49,7 +49,5 @@ CASES = [
 
 
 @pytest.mark.parametrize(CASE_ARGS, CASES)
-def test_sort_top_take(
-    check: Callable[..., Any], query: str, expected: list[Any], ordered: bool, columns: Any
-) -> None:
+def test_sort_top_take(check: Callable[..., Any], query: str, expected: list[Any], ordered: bool, columns: Any) -> None:
     check(query, expected, ordered=ordered, columns=columns)

@@ -105,7 +105,10 @@ CASES = [
     case(
         "make_set-distinct-values-named-set_",
         E + " | summarize make_set(User) by Dept",
-        [{"Dept": "sec", "set_User": Unordered(["ann", "bob"])}, {"Dept": "ops", "set_User": Unordered(["cid", "dan"])}],
+        [
+            {"Dept": "sec", "set_User": Unordered(["ann", "bob"])},
+            {"Dept": "ops", "set_User": Unordered(["cid", "dan"])},
+        ],
         columns=[("Dept", "string"), ("set_User", "dynamic")],
     ),
     case(

@@ -28,7 +28,7 @@ CASES = [
     case("union-keeps-duplicates", AB + "union A, A | count", [{"Count": 2}]),
     case(
         "union-same-schema",
-        'let X = datatable(n:long)[1, 2];\nlet Y = datatable(n:long)[2, 3];\nunion X, Y',
+        "let X = datatable(n:long)[1, 2];\nlet Y = datatable(n:long)[2, 3];\nunion X, Y",
         [{"n": 1}, {"n": 2}, {"n": 2}, {"n": 3}],
     ),
     case(
@@ -38,7 +38,7 @@ CASES = [
     ),
     case(
         "union-missing-long-is-null",
-        'let P = datatable(n:long)[1];\nlet Q = datatable(m:long)[2];\nunion P, Q',
+        "let P = datatable(n:long)[1];\nlet Q = datatable(m:long)[2];\nunion P, Q",
         [{"n": 1, "m": None}, {"n": None, "m": 2}],
     ),
 ]

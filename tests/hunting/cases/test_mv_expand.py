@@ -1,0 +1,76 @@
+"""mv-expand: one row per array element (columns not expanded are copied); an empty array yields
+no row, a null yields one row with null; several arrays expand in parallel, padding with null;
+a property bag expands into single-entry bags (kind=bag) or [key, value] arrays (kind=array)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.hunting.cases.conftest import CASE_ARGS, case
+
+M = "datatable(id:long, arr:dynamic)[1, dynamic([10, 20]), 2, dynamic([]), 3, dynamic(null), 4, dynamic([30])]"
+
+CASES = [
+    case(
+        "mv-expand-array-empty-dropped-null-kept",
+        M + " | mv-expand arr",
+        [{"id": 1, "arr": 10}, {"id": 1, "arr": 20}, {"id": 3, "arr": None}, {"id": 4, "arr": 30}],
+        columns=[("id", "long"), ("arr", "dynamic")],
+    ),
+    case(
+        "mv-expand-to-typeof-long",
+        M + " | where id in (1, 4) | mv-expand arr to typeof(long)",
+        [{"id": 1, "arr": 10}, {"id": 1, "arr": 20}, {"id": 4, "arr": 30}],
+        columns=[("id", "long"), ("arr", "long")],
+    ),
+    case(
+        "mv-expand-with-itemindex",
+        M + " | where id in (1, 4) | mv-expand with_itemindex=i arr",
+        [{"id": 1, "arr": 10, "i": 0}, {"id": 1, "arr": 20, "i": 1}, {"id": 4, "arr": 30, "i": 0}],
+    ),
+    case(
+        "mv-expand-parallel-pads-with-null",
+        'datatable(a:dynamic, b:dynamic)[dynamic([1, 2, 3]), dynamic(["x", "y"])] | mv-expand a, b',
+        [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": None}],
+    ),
+    case(
+        "mv-expand-bag-default-single-entry-bags",
+        'datatable(d:dynamic)[dynamic({"k1": "v1", "k2": "v2"})] | mv-expand d',
+        [{"d": {"k1": "v1"}}, {"d": {"k2": "v2"}}],
+    ),
+    case(
+        "mv-expand-kind-array-key-value-pairs",
+        'datatable(d:dynamic)[dynamic({"k1": "v1", "k2": "v2"})] | mv-expand kind=array d',
+        [{"d": ["k1", "v1"]}, {"d": ["k2", "v2"]}],
+    ),
+    case(
+        "mv-expand-limit-per-row",
+        M + " | where id in (1, 4) | mv-expand arr limit 1",
+        [{"id": 1, "arr": 10}, {"id": 4, "arr": 30}],
+    ),
+    case(
+        "mv-expand-named-expression",
+        'datatable(id:long, s:string)[1, "a,b,c"]'
+        ' | mv-expand part = split(s, ",") to typeof(string) | project id, part',
+        [{"id": 1, "part": "a"}, {"id": 1, "part": "b"}, {"id": 1, "part": "c"}],
+    ),
+    case(
+        "mv-expand-then-summarize",
+        'datatable(u:string, tags:dynamic)["a", dynamic(["x", "y"]), "b", dynamic(["x"])]'
+        " | mv-expand tags to typeof(string) | summarize n = count() by tags",
+        [{"tags": "x", "n": 2}, {"tags": "y", "n": 1}],
+    ),
+    case(
+        "mvexpand-legacy-spelling",
+        M + " | where id == 4 | mvexpand arr",
+        [{"id": 4, "arr": 30}],
+    ),
+]
+
+
+@pytest.mark.parametrize(CASE_ARGS, CASES)
+def test_mv_expand(check: Callable[..., Any], query: str, expected: list[Any], ordered: bool, columns: Any) -> None:
+    check(query, expected, ordered=ordered, columns=columns)
