@@ -234,9 +234,9 @@ def test_summarize_groups_nulls_and_names(duck: Any, ch: Any) -> None:
             "sum_n": 3,
             "max_t": "2024-01-02T00:00:00Z",
             "avg_n": 1.5,
-            "make_set_s": ["Phish, spam", "Phishing"],
+            "set_s": ["Phish, spam", "Phishing"],
         },
-        {"e": True, "count_": 1, "c2": 1, "dcount_s": 1, "sum_n": 3, "max_t": None, "avg_n": 3.0, "make_set_s": [""]},
+        {"e": True, "count_": 1, "c2": 1, "dcount_s": 1, "sum_n": 3, "max_t": None, "avg_n": 3.0, "set_s": [""]},
     ]
     nulls = rows("datatable(k:long, v:long)[1, 1, int(null), 2, int(null), 3] | summarize sum(v) by k", duck, ch)
     assert sorted(nulls, key=lambda r: r["sum_v"]) == [{"k": 1, "sum_v": 1}, {"k": None, "sum_v": 5}]
@@ -377,8 +377,12 @@ def test_lets_functions_invoke(duck: Any, ch: Any) -> None:
     assert {r["SenderFromDomain"] for r in out} == {"evil-phish.ru", "bulkmail.net"}
 
 
-def test_extend_sees_earlier_columns(duck: Any, ch: Any) -> None:
+def test_extend_items_read_the_input_row(duck: Any, ch: Any) -> None:
+    """Every item of one extend reads the input row, not a sibling's new value (Kusto.Language types
+    `extend a = tostring(a + 1), b = a * 10` with b over the input's long a)."""
     out = rows("datatable(a:long)[1] | extend a = a + 1, b = a * 10 | project a, b", duck, ch)
+    assert out == [{"a": 2, "b": 10}]
+    out = rows("datatable(a:long)[1] | extend a = a + 1 | extend b = a * 10 | project a, b", duck, ch)
     assert out == [{"a": 2, "b": 20}]
 
 
@@ -395,8 +399,8 @@ def test_make_list_of_dynamic_values(duck: Any, ch: Any) -> None:
         ch,
     )
     by_k = {r["k"]: r for r in out}
-    assert sorted(map(str, by_k[1]["make_list_d"])) == ["[2]", "{'a': 1}"]
-    assert by_k[2]["make_list_d"] == []
+    assert sorted(map(str, by_k[1]["list_d"])) == ["[2]", "{'a': 1}"]
+    assert by_k[2]["list_d"] == []
 
 
 def test_projection_operators(duck: Any, ch: Any) -> None:

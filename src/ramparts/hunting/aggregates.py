@@ -92,6 +92,11 @@ def _dcount(lo: ScalarLowerer, node: ast.Call, star_columns: list[str]) -> AggRe
     return AggResult([("dcount_" + arg_name(node.args[0]), Typed(cast(sql, "BIGINT"), "long"))])
 
 
+def _count_distinct(lo: ScalarLowerer, node: ast.Call, star_columns: list[str]) -> AggResult:
+    (_, value), *_ = _dcount(lo, node, star_columns).columns
+    return AggResult([("count_distinct_" + arg_name(node.args[0]), value)])
+
+
 def _dcountif(lo: ScalarLowerer, node: ast.Call, star_columns: list[str]) -> AggResult:
     args = lo.args(node, 2, 3)
     value = exp.Case(ifs=[exp.If(this=_when(lo, node, 1), true=_distinct_value(lo, args[0]))])
@@ -163,7 +168,10 @@ def _any(lo: ScalarLowerer, node: ast.Call, star_columns: list[str]) -> AggResul
         sql = value.sql
         if conditional:
             sql = exp.Case(ifs=[exp.If(this=_when(lo, node, len(node.args) - 1), true=sql)])
-        out.append(("any_" + arg_name(item), Typed(exp.Min(this=sql), value.type)))
+        # take_any(X) keeps X's name; the legacy any(X) is any_X
+        legacy = node.name.lower() in ("any", "anyif")
+        name = arg_name(item) if isinstance(item, ast.Name) and not legacy else "any_" + arg_name(item)
+        out.append((name, Typed(exp.Min(this=sql), value.type)))
     return AggResult(out)
 
 
@@ -182,7 +190,7 @@ def _make_list(distinct: bool, conditional: bool) -> Handler:
         limit = args[2] if conditional and len(args) == 3 else (args[1] if not conditional and len(args) == 2 else None)
         if limit is not None:
             array = lo.flavor.array_slice(array, limit.sql)
-        prefix = ("make_set" if distinct else "make_list") + ("_if_" if conditional else "_")
+        prefix = "set_" if distinct else "list_"  # make_set(X) -> set_X, make_list_if(X, p) -> list_X
         if value.type == "dynamic":  # elements are JSON texts already: join them into one array text
             joined = fn("coalesce", lo.flavor.array_join(array, lit(",")), lit(""))
             return AggResult(
@@ -269,7 +277,7 @@ AGGREGATES.update(
         "count": _count,
         "countif": _countif,
         "dcount": _dcount,
-        "count_distinct": _dcount,
+        "count_distinct": _count_distinct,
         "dcountif": _dcountif,
         "sum": _sum(False),
         "sumif": _sum(True),

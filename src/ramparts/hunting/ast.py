@@ -183,12 +183,15 @@ class Union(Operator):
     sources: list[Tabular]
     withsource: str | None
     isfuzzy: bool
+    kind: str = "outer"  # outer: all columns; inner: only the columns every source has
 
 
 @dataclass
 class MvExpand(Operator):
     items: list[tuple[str | None, Expr, str | None]]  # new name, expr, typeof(...)
     limit: Expr | None
+    index_name: str | None = None  # with_itemindex=Name
+    kind: str = "bag"  # bag: {key: value} per property; array: [key, value]
 
 
 @dataclass
@@ -198,6 +201,7 @@ class Parse(Operator):
     pattern: list[tuple[str, str | None]]  # ("lit", text) | ("col", name or None for *), with types below
     types: dict[str, str]
     flags: str
+    where: bool = False  # parse-where: rows the pattern does not match are dropped
 
 
 @dataclass
@@ -331,4 +335,3 @@ Statement = Let | ExprStatement
 @dataclass
 class Script(Node):
     statements: list[Statement]
-

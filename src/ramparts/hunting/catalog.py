@@ -10,7 +10,7 @@ from ramparts.hunting.parser import Parser
 from ramparts.hunting.plugins import PLUGINS
 
 # Tabular sources that are not `| operator`s.
-SOURCES = ("datatable", "print", "union", "let", "materialize", "toscalar", "view")
+SOURCES = ("datatable", "print", "range", "union", "let", "materialize", "toscalar", "view")
 
 
 def supported_operators() -> list[str]:

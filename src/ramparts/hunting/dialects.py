@@ -58,8 +58,13 @@ class Flavor:
         """A JSON array as an SQL array of strings (tostring of each element)."""
         raise NotImplementedError
 
-    def json_elements(self, value: exp.Expr) -> exp.Expr:
-        """A JSON array (or bag: one {key: value} bag per property) as an SQL array of JSON texts."""
+    def json_elements(self, value: exp.Expr, pairs: bool = False) -> exp.Expr:
+        """A JSON array (or bag: one {key: value} bag per property, or [key, value] with `pairs`) as an
+        SQL array of JSON texts."""
+        raise NotImplementedError
+
+    def null_as_one_element(self, array: exp.Expr, value: exp.Expr) -> exp.Expr:
+        """The array, or [NULL] when value is NULL (mv-expand keeps a row for a null)."""
         raise NotImplementedError
 
     def to_json(self, value: exp.Expr) -> exp.Expr:
@@ -128,6 +133,7 @@ class Flavor:
         raise NotImplementedError
 
     def percentile(self, value: exp.Expr, fraction: float) -> exp.Expr:
+        """The nearest-rank percentile: the ceil(fraction * n)-th smallest value."""
         raise NotImplementedError
 
     def unnest(self, array: exp.Expr) -> exp.Expr:
@@ -159,6 +165,10 @@ class Flavor:
 
     def array_zip(self, arrays: list[exp.Expr]) -> exp.Expr:
         """One array of tuples from several arrays, element by element; the shorter padded with NULL."""
+        raise NotImplementedError
+
+    def array_slice_between(self, array: exp.Expr, first: exp.Expr, last: exp.Expr) -> exp.Expr:
+        """array[first..last], 1-based and inclusive."""
         raise NotImplementedError
 
     def array_range(self, count: exp.Expr) -> exp.Expr:

@@ -77,16 +77,17 @@ class ClickHouseFlavor(Flavor):
             "arrayMap", exp.Lambda(this=body, expressions=[x]), fn("JSONExtractArrayRaw", fn("ifNull", value, lit("")))
         )
 
-    def json_elements(self, value: exp.Expr) -> exp.Expr:
+    def json_elements(self, value: exp.Expr, pairs: bool = False) -> exp.Expr:
         k = exp.to_identifier("k")
         v = fn("ifNull", value, lit(""))
+        opening, middle, closing = ("[", ",", "]") if pairs else ("{", ":", "}")
         bag_item = fn(
             "concat",
-            lit("{"),
+            lit(opening),
             fn("toJSONString", exp.column(k)),
-            lit(":"),
+            lit(middle),
             fn("JSONExtractRaw", v, exp.column(k)),
-            lit("}"),
+            lit(closing),
         )
         bag = fn("arrayMap", exp.Lambda(this=bag_item, expressions=[k]), fn("JSONExtractKeys", v))
         return fn(
@@ -95,6 +96,11 @@ class ClickHouseFlavor(Flavor):
             bag,
             fn("JSONExtractArrayRaw", v),
         )
+
+    def null_as_one_element(self, array: exp.Expr, value: exp.Expr) -> exp.Expr:
+        x = exp.to_identifier("x")
+        nullable = fn("arrayMap", exp.Lambda(this=fn("toNullable", exp.column(x)), expressions=[x]), array)
+        return fn("if", fn("isNull", value), exp.Array(expressions=[cast(exp.Null(), "VARCHAR")]), nullable)
 
     def to_json(self, value: exp.Expr) -> exp.Expr:
         return fn("toJSONString", value)
@@ -199,7 +205,8 @@ class ClickHouseFlavor(Flavor):
         return fn("tupleElement", value, lit(index + 1))
 
     def percentile(self, value: exp.Expr, fraction: float) -> exp.Expr:
-        return exp.ParameterizedAgg(this="quantileExactLow", expressions=[lit(fraction)], params=[value])
+        rank = fn("greatest", fn("ceil", exp.Mul(this=lit(fraction), expression=exp.Count(this=value.copy()))), lit(1))
+        return fn("arrayElement", fn("arraySort", fn("groupArray", value)), fn("toUInt64", rank))
 
     def unnest(self, array: exp.Expr) -> exp.Expr:
         return fn("arrayJoin", array)
@@ -230,6 +237,10 @@ class ClickHouseFlavor(Flavor):
 
     def array_zip(self, arrays: list[exp.Expr]) -> exp.Expr:
         return fn("arrayZipUnaligned", *arrays)
+
+    def array_slice_between(self, array: exp.Expr, first: exp.Expr, last: exp.Expr) -> exp.Expr:
+        length = fn("greatest", exp.Add(this=exp.Sub(this=last, expression=first.copy()), expression=lit(1)), lit(0))
+        return fn("arraySlice", array, fn("greatest", first, lit(1)), length)
 
     def array_range(self, count: exp.Expr) -> exp.Expr:
         return fn("range", fn("toUInt64", fn("greatest", count, lit(0))))

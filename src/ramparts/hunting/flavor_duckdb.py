@@ -52,20 +52,25 @@ class DuckDBFlavor(Flavor):
 
     def json_to_string(self, value: exp.Expr) -> exp.Expr:
         # tostring(x.k): one json_extract_string(x, path) instead of extracting, then reading as text
-        if isinstance(value, exp.Anonymous) and str(value.this).lower() == "json_extract" and len(value.expressions) == 2:
+        if (
+            isinstance(value, exp.Anonymous)
+            and str(value.this).lower() == "json_extract"
+            and len(value.expressions) == 2
+        ):
             return fn("json_extract_string", *(e.copy() for e in value.expressions))
         return fn("json_extract_string", value, lit("$"))
 
     def json_strings(self, value: exp.Expr) -> exp.Expr:
         return fn("json_extract_string", value, lit("$[*]"))
 
-    def json_elements(self, value: exp.Expr) -> exp.Expr:
+    def json_elements(self, value: exp.Expr, pairs: bool = False) -> exp.Expr:
         j = value
         key = exp.to_identifier("k")
+        opening = ("[", ",", "]") if pairs else ("{", ":", "}")  # [key, value] or {key: value}
         bag_item = exp.DPipe(
             this=exp.DPipe(
-                this=exp.DPipe(this=lit("{"), expression=cast(fn("to_json", exp.column(key)), "VARCHAR")),
-                expression=lit(":"),
+                this=exp.DPipe(this=lit(opening[0]), expression=cast(fn("to_json", exp.column(key)), "VARCHAR")),
+                expression=lit(opening[1]),
             ),
             expression=exp.DPipe(
                 this=cast(
@@ -79,13 +84,24 @@ class DuckDBFlavor(Flavor):
                     ),
                     "VARCHAR",
                 ),
-                expression=lit("}"),
+                expression=lit(opening[2]),
             ),
         )
         bag = fn("list_transform", fn("json_keys", j), exp.Lambda(this=bag_item, expressions=[key]))
         return exp.Case(
             ifs=[exp.If(this=exp.EQ(this=fn("json_type", j), expression=lit("OBJECT")), true=bag)],
             default=cast(fn("json_extract", j, lit("$[*]")), "VARCHAR[]"),
+        )
+
+    def null_as_one_element(self, array: exp.Expr, value: exp.Expr) -> exp.Expr:
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.Is(this=value, expression=exp.Null()),
+                    true=cast(exp.Array(expressions=[exp.Null()]), "VARCHAR[]"),
+                )
+            ],
+            default=array,
         )
 
     def to_json(self, value: exp.Expr) -> exp.Expr:
@@ -175,7 +191,11 @@ class DuckDBFlavor(Flavor):
         return fn("struct_extract", value, lit(index + 1))
 
     def percentile(self, value: exp.Expr, fraction: float) -> exp.Expr:
-        return fn("quantile_disc", value, lit(fraction))
+        rank = cast(
+            fn("greatest", fn("ceil", exp.Mul(this=lit(fraction), expression=exp.Count(this=value.copy()))), lit(1)),
+            "BIGINT",
+        )
+        return fn("list_extract", fn("list_sort", self.agg_list(value, False)), rank)
 
     def unnest(self, array: exp.Expr) -> exp.Expr:
         return fn("unnest", array)
@@ -202,6 +222,9 @@ class DuckDBFlavor(Flavor):
 
     def array_zip(self, arrays: list[exp.Expr]) -> exp.Expr:
         return fn("list_zip", *arrays)
+
+    def array_slice_between(self, array: exp.Expr, first: exp.Expr, last: exp.Expr) -> exp.Expr:
+        return fn("list_slice", array, first, last)
 
     def array_range(self, count: exp.Expr) -> exp.Expr:
         return fn("range", cast(count, "BIGINT"))

@@ -137,9 +137,10 @@ def _bin(lo: ScalarLowerer, node: ast.Call) -> Typed:
 
 def _trunc(unit: str) -> Handler:
     def handler(lo: ScalarLowerer, node: ast.Call) -> Typed:
-        (value,) = lo.args(node, 1)
+        value, *offset = lo.args(node, 1, 2)  # startofday(t, -1): the day before
         value = _datetime_arg(lo, node, value)
-        return Typed(lo.flavor.trunc(unit, value.sql), "datetime")
+        start = lo.flavor.trunc(unit, value.sql)
+        return Typed(lo.flavor.date_add(unit, offset[0].sql, start) if offset else start, "datetime")
 
     return handler
 
@@ -191,6 +192,7 @@ for _unit in ("day", "month", "year"):
 _PARTS = {
     "getyear": "year",
     "getmonth": "month",
+    "monthofyear": "month",
     "dayofmonth": "day",
     "hourofday": "hour",
     "dayofyear": "dayofyear",
@@ -234,7 +236,25 @@ def _datetime_diff(lo: ScalarLowerer, node: ast.Call) -> Typed:
     part, a, b = lo.args(node, 3)
     unit = _unit_arg(lo, node, part)
     a, b = _datetime_arg(lo, node, a), _datetime_arg(lo, node, b)
+    if unit == "week":  # Sunday-to-Saturday weeks crossed, as startofweek() counts them
+        flavor = lo.flavor
+
+        def week(ts: exp.Expr) -> exp.Expr:
+            return flavor.int_div(exp.Add(this=flavor.epoch_us(ts), expression=lit(_THURSDAY_SHIFT)), lit(_WEEK_US))
+
+        return Typed(cast(exp.Sub(this=week(a.sql), expression=week(b.sql)), "BIGINT"), "long")
     return Typed(cast(lo.flavor.date_diff(unit, b.sql, a.sql), "BIGINT"), "long")
+
+
+@register("datetime_part")
+def _datetime_part(lo: ScalarLowerer, node: ast.Call) -> Typed:
+    part, value = lo.args(node, 2)
+    units = {"year": "year", "quarter": "quarter", "month": "month", "day": "day", "dayofyear": "dayofyear"}
+    units |= {"hour": "hour", "minute": "minute", "second": "second"}
+    if not isinstance(part.const, str) or part.const.lower() not in units:
+        raise lo.error(node, f"datetime_part() takes a constant part: {', '.join(units)}")
+    value = _datetime_arg(lo, node, value)
+    return Typed(lo.flavor.date_part(units[part.const.lower()], value.sql), "int")
 
 
 @register("datetime_add")
@@ -459,4 +479,4 @@ FUNCTIONS.update(
 )
 
 # string, dynamic and regex functions register themselves on import
-from ramparts.hunting import functions_place, functions_text  # noqa: E402, F401
+from ramparts.hunting import functions_place, functions_search, functions_text  # noqa: E402, F401

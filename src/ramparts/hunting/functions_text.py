@@ -34,7 +34,17 @@ def _strcat(lo: ScalarLowerer, node: ast.Call) -> Typed:
 def _substring(lo: ScalarLowerer, node: ast.Call) -> Typed:
     args = lo.args(node, 2, 3)
     text = lo.as_string(args[0])
-    start = exp.Add(this=fn("greatest", args[1].sql, lit(0)), expression=lit(1))
+    # a negative start counts from the end: substring("123456", -2, 2) == "56"
+    offset = exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.LT(this=args[1].sql, expression=lit(0)),
+                true=exp.Add(this=exp.Length(this=text.copy()), expression=args[1].sql.copy()),
+            )
+        ],
+        default=args[1].sql.copy(),
+    )
+    start = exp.Add(this=fn("greatest", offset, lit(0)), expression=lit(1))
     if len(args) == 3:
         return Typed(exp.Substring(this=text, start=start, length=args[2].sql), "string")
     return Typed(exp.Substring(this=text, start=start, length=exp.Length(this=text)), "string")
@@ -91,24 +101,6 @@ def _trim(where: str) -> object:
 FUNCTIONS["trim"] = _trim("both")  # type: ignore[assignment]
 FUNCTIONS["trim_start"] = _trim("start")  # type: ignore[assignment]
 FUNCTIONS["trim_end"] = _trim("end")  # type: ignore[assignment]
-
-
-@register("indexof")
-def _indexof(lo: ScalarLowerer, node: ast.Call) -> Typed:
-    text, needle = lo.args(node, 2)
-    position = exp.StrPosition(this=lo.as_string(text), substr=lo.as_string(needle))
-    return Typed(cast(exp.Sub(this=position, expression=lit(1)), "BIGINT"), "long")
-
-
-@register("countof")
-def _countof(lo: ScalarLowerer, node: ast.Call) -> Typed:
-    args = lo.args(node, 2, 3)
-    text, needle = lo.as_string(args[0]), lo.as_string(args[1])
-    if len(args) == 3 and args[2].const == "regex":
-        matches = lo.flavor.regex_extract_all(text, needle, 0)
-        return Typed(cast(exp.ArraySize(this=matches), "BIGINT"), "long")
-    removed = exp.Sub(this=exp.Length(this=text), expression=exp.Length(this=lo.flavor.replace(text, needle, lit(""))))
-    return Typed(cast(lo.flavor.int_div(removed, fn("greatest", exp.Length(this=needle), lit(1))), "BIGINT"), "long")
 
 
 @register("extract")
@@ -261,3 +253,25 @@ def _array_sum(lo: ScalarLowerer, node: ast.Call) -> Typed:
     flavor = lo.flavor
     numbers = flavor.array_map(flavor.json_strings(value.sql), "x", flavor.try_cast(exp.column("x"), "real", "string"))
     return Typed(flavor.array_sum(numbers), "real")
+
+
+@register("array_slice")
+def _array_slice(lo: ScalarLowerer, node: ast.Call) -> Typed:
+    """array_slice(arr, start, end): elements start..end inclusive; negative indexes count from the end."""
+    array, first, last = lo.args(node, 3)
+    if array.type != "dynamic":
+        raise lo.error(node, f"array_slice() needs a dynamic array, not {array.type}")
+    flavor = lo.flavor
+    elements = flavor.json_elements(array.sql)
+    size = exp.ArraySize(this=elements.copy())
+
+    def position(index: Typed) -> exp.Expr:
+        from_end = exp.Add(this=size.copy(), expression=index.sql.copy())
+        absolute = exp.Case(
+            ifs=[exp.If(this=exp.LT(this=index.sql, expression=lit(0)), true=from_end)], default=index.sql.copy()
+        )
+        return exp.Add(this=absolute, expression=lit(1))
+
+    sliced = flavor.array_slice_between(elements, position(first), position(last))
+    joined = fn("coalesce", flavor.array_join(sliced, lit(",")), lit(""))
+    return Typed(flavor.concat([lit("["), joined, lit("]")]), "dynamic")

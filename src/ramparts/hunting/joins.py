@@ -92,6 +92,11 @@ def join(lo: TabularLowerer, left: Relation, op: ast.Operator, env: Env) -> Rela
         rkey = _key(lo, right_node, "$right", right, env, rq)
         if isinstance(left_node, ast.Name) and left_node is right_node:
             same_name_keys.add(left_node.name)
+        elif lookup and isinstance(_strip_side(right_node), ast.Name):
+            # lookup keeps the left key only: the right key column is not repeated
+            stripped = _strip_side(right_node)
+            assert isinstance(stripped, ast.Name)
+            same_name_keys.add(stripped.name)
         if lkey.type == "dynamic" or rkey.type == "dynamic" or lkey.type != rkey.type:
             a = lo.scalar(env, left.columns, lq).as_string(lkey) if lkey.type != rkey.type else lkey.sql
             b = lo.scalar(env, right.columns, rq).as_string(rkey) if lkey.type != rkey.type else rkey.sql
@@ -185,6 +190,8 @@ def union_sources(lo: TabularLowerer, first: Relation | None, op: ast.Union, env
         for name, kind in relation.columns:
             if all(name != c for c, _ in columns):
                 columns.append((name, kind))
+    if op.kind == "inner":  # only the columns every source has
+        columns = [(n, k) for n, k in columns if all(r.column_type(n) is not None for _, r in parts)]
     if op.withsource:
         columns.insert(0, (op.withsource, "string"))
     query: exp.Query | None = None

@@ -317,9 +317,8 @@ def unsupported(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -
 def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
     """One row per element; several columns expand in parallel (the shorter padded with nulls)."""
     assert isinstance(op, ast.MvExpand)
-    if op.limit is not None:
-        raise lo.ctx.error(op.pos, "mv-expand limit is not supported yet")
     flavor = lo.ctx.flavor
+    limit = lo.scalar(env, []).lower(op.limit) if op.limit is not None else None
     lowerer = lo.scalar(env, rel.columns)
     targets: list[tuple[str, exp.Expr, str | None]] = []  # name, SQL array of JSON texts, typeof()
     for name, node, type_name in op.items:
@@ -328,16 +327,27 @@ def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
             value = Typed(value.sql, "dynamic")
         if value.type != "dynamic":
             raise lo.ctx.error(node.pos, f"mv-expand needs a dynamic array or bag, not {value.type}")
-        targets.append((name or auto_name(node, 1), flavor.json_elements(value.sql), type_name))
-    if len(targets) == 1:
-        source, expanded = rel, [flavor.unnest(targets[0][1])]
+        array = flavor.null_as_one_element(flavor.json_elements(value.sql, op.kind == "array"), value.sql.copy())
+        if limit is not None:
+            array = flavor.array_slice(array, limit.sql.copy())
+        targets.append((name or auto_name(node, 1), array, type_name))
+    arrays = [array for _, array, _ in targets]
+    if op.index_name is not None:  # the element's position, as one more array expanded in parallel
+        longest = arrays[0] if len(arrays) == 1 else fn("greatest", *(exp.ArraySize(this=a.copy()) for a in arrays))
+        size = exp.ArraySize(this=longest.copy()) if len(arrays) == 1 else longest
+        arrays.append(flavor.array_range(size))
+    if len(arrays) == 1:
+        source, expanded = rel, [flavor.unnest(arrays[0])]
     else:  # zip the arrays into one array of tuples, expand that, then read each tuple back
-        zipped = ("__z", flavor.unnest(flavor.array_zip([array for _, array, _ in targets])))
+        zipped = ("__z", flavor.unnest(flavor.array_zip(arrays)))
         select = lo.wrap(rel, [*lo.passthrough(rel), zipped])
         source = Relation(select, [*rel.columns, ("__z", "dynamic")])
-        expanded = [flavor.tuple_get(col("__z"), i) for i in range(len(targets))]
-    items = [(n, col(n)) for n in rel.names]
+        expanded = [flavor.tuple_get(col("__z"), i) for i in range(len(arrays))]
+    items: list[tuple[str, exp.Expr]] = [(n, col(n)) for n in rel.names]
     columns = list(rel.columns)
+    if op.index_name is not None:
+        items.append((op.index_name, cast(expanded.pop(), "BIGINT")))
+        columns.append((op.index_name, "long"))
     for (target, _, _), sql in zip(targets, expanded, strict=True):
         if target in rel.names:
             position = rel.names.index(target)
@@ -427,6 +437,8 @@ def parse(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Rela
             items.append((name, sql))
             columns.append((name, kind))
     select = lo.wrap(rel, items)
+    if op.where:
+        select = select.where(exp.RegexpLike(this=text.copy(), expression=lit(regex)), copy=False)
     return Relation(select, columns, order=lo.keep_order(select, rel))
 
 

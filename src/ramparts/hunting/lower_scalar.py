@@ -179,6 +179,8 @@ class ScalarLowerer:
             raise KqlError(f"cannot convert {value.type} to timespan at run time")
         if target == "datetime" and source_type in NUMERIC:
             raise KqlError("todatetime() of a number is not supported; use unixtime_seconds_todatetime()")
+        if target == "bool" and source_type in NUMERIC:  # tobool(123) is true: any non-zero number
+            return Typed(exp.NEQ(this=source, expression=lit(0)), "bool")
         if target in ("long", "int") and source_type == "timespan":
             return Typed(cast(source, "BIGINT"), target)
         if target in ("long", "int", "real") and source_type == "datetime":

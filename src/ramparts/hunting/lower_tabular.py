@@ -287,7 +287,32 @@ class TabularLowerer:
             if src.what in ("externaldata", "external_data"):
                 raise self.ctx.error(src.pos, "externaldata is not supported: hunting queries cannot download data")
             raise self.ctx.error(src.pos, f"'{src.what}' is not supported yet")
-        raise self.ctx.error(src.pos, "'range' is not supported yet")
+        if isinstance(src, ast.Range):
+            return self.range_source(src, env)
+        raise self.ctx.error(src.pos, "unknown tabular source")
+
+    def range_source(self, src: ast.Range, env: Env) -> Relation:
+        """range x from start to stop step step: one row per value, stop included."""
+        lowerer = self.scalar(env, [])
+        start, stop, step = lowerer.lower(src.start), lowerer.lower(src.stop), lowerer.lower(src.step)
+        flavor = self.ctx.flavor
+        if start.type == "datetime" and stop.type == "datetime" and step.type == "timespan":
+            low, high, kind = flavor.epoch_us(start.sql), flavor.epoch_us(stop.sql), "datetime"
+        elif {start.type, stop.type, step.type} <= {"long", "int"} or (
+            start.type == stop.type == step.type == "timespan"
+        ):
+            low, high, kind = start.sql, stop.sql, "long" if start.type == "int" else start.type
+        else:
+            raise self.ctx.error(src.pos, "range needs long, datetime or timespan bounds (and a timespan step)")
+        count = exp.Add(
+            this=flavor.int_div(exp.Paren(this=exp.Sub(this=high, expression=low.copy())), step.sql), expression=lit(1)
+        )
+        numbers = Relation(exp.select(exp.alias_(flavor.unnest(flavor.array_range(count)), "__i", quoted=True)), [])
+        value: exp.Expr = exp.Add(this=low.copy(), expression=exp.Mul(this=col("__i"), expression=step.sql.copy()))
+        if kind == "datetime":
+            value = flavor.from_epoch_us(value)
+        numbers.columns = [("__i", "long")]
+        return Relation(self.wrap(numbers, [(src.column, value)]), [(src.column, kind)])
 
     def datatable(self, src: ast.Datatable, env: Env) -> Relation:
         columns: list[tuple[str, str]] = []
@@ -297,6 +322,9 @@ class TabularLowerer:
                 raise self.ctx.error(src.pos, f"unknown type '{type_name}' in datatable")
             columns.append((name, kind))
         width = len(columns)
+        if width and not src.values:  # an empty table of these columns
+            typed = [self._aliased(self.ctx.flavor.typed_null(kind), name) for name, kind in columns]
+            return Relation(exp.select(*typed).where(exp.false(), copy=False), columns)
         if width == 0 or len(src.values) % width:
             raise self.ctx.error(src.pos, f"datatable has {len(src.values)} values for {width} columns")
         lowerer = self.scalar(env, [])

@@ -92,11 +92,7 @@ def _prune_select(select: exp.Select, required: set[str] | None) -> None:
         # a clause of this select may name one of its computed projections by alias (not a plain column)
         computed = {p.alias_or_name for p in projections if not isinstance(p, exp.Column)}
         wanted = required | ({name for _, name in own} & computed)
-        kept = [
-            p
-            for p in projections
-            if p.alias_or_name in wanted or isinstance(p, exp.Star) or _expands_rows(p)
-        ]
+        kept = [p for p in projections if p.alias_or_name in wanted or isinstance(p, exp.Star) or _expands_rows(p)]
         if not kept:
             kept = projections[:1]
         if len(kept) != len(projections):

@@ -152,7 +152,7 @@ def make_series(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -
         )
         out_items.append((name, flavor.to_json(flavor.array_map(bins.copy(), "i", element))))
         out_columns.append((name, "dynamic"))
-    point = exp.Add(this=origin.copy(), expression=exp.Mul(this=exp.column("i"), expression=step.sql.copy()))
+    point: exp.Expr = exp.Add(this=origin.copy(), expression=exp.Mul(this=exp.column("i"), expression=step.sql.copy()))
     if axis.type == "datetime":
         point = scalar.convert(Typed(flavor.from_epoch_us(point), "datetime"), "string").sql
     elif axis.type == "timespan":

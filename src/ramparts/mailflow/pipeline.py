@@ -81,7 +81,7 @@ class _ControlRows:
             (QuarantineRecord, self.quarantine),
         ):
             if rows:
-                session.execute(insert(model), rows)
+                session.connection().execute(model.__table__.insert(), rows)  # Core executemany: no ORM bookkeeping
 
 
 @dataclass
