@@ -29,6 +29,12 @@ def _regex(lowerer: ScalarLowerer, needle: Typed, prefix: str, suffix: str, cs: 
     return lowerer.flavor.concat([lit(flags + prefix), escaped, lit(suffix)])
 
 
+def _plain_ascii(term: str) -> bool:
+    """A term a LIKE pattern can hold as is (no wildcard or escape characters) and that folds case the
+    same way in LIKE and in the regex."""
+    return term.isascii() and not any(c in term for c in "%_\\")
+
+
 def _term_regex(items: list[str], cs: bool, prefix: bool = True, suffix: bool = True) -> str:
     body = "|".join(re_escape(item) for item in items)
     return ("" if cs else "(?i)") + (TERM_BOUND_L if prefix else "") + f"({body})" + (TERM_BOUND_R if suffix else "")
@@ -47,6 +53,11 @@ def string_operator(lowerer: ScalarLowerer, node: ast.Binary, op: str, left: Typ
             sql = exp.true()
         else:
             sql = exp.RegexpLike(this=text, expression=_regex(lowerer, right, TERM_BOUND_L, TERM_BOUND_R, cs))
+            if right.is_const and isinstance(right.const, str) and _plain_ascii(right.const):
+                # a substring test first, much cheaper than the bounded regex, skips most rows
+                like = exp.Like if cs else exp.ILike
+                prefilter = like(this=text.copy(), expression=lit(f"%{right.const}%"))
+                sql = exp.Paren(this=exp.And(this=prefilter, expression=sql))
     elif stem == "hasprefix":
         sql = exp.RegexpLike(this=text, expression=_regex(lowerer, right, TERM_BOUND_L, "", cs))
     elif stem == "hassuffix":

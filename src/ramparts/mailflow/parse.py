@@ -112,7 +112,7 @@ def _file_name(part: Message, collector: _Collector, index: int) -> str:
 def _is_attachment(part: Message, maintype: str) -> bool:
     if maintype not in ("text", "multipart", "message"):
         return True
-    if (part.get("Content-Disposition") or "").strip().lower().startswith("attachment"):
+    if str(part.get("Content-Disposition") or "").strip().lower().startswith("attachment"):
         return True
     return bool(part.get_param("filename", header="content-disposition") or part.get_param("name"))
 
@@ -205,7 +205,7 @@ class _Walk:
 def _undo_transfer_encoding(child: Message, holder: Message) -> Message | None:
     """A message/rfc822 part sent base64 or quoted-printable: the stdlib parses the encoded text as if it were
     the message; decode it and parse again."""
-    encoding = (holder.get("Content-Transfer-Encoding") or "").strip().lower()
+    encoding = str(holder.get("Content-Transfer-Encoding") or "").strip().lower()
     if encoding not in ("base64", "quoted-printable") or child.keys():
         return None
     carrier = Message()
