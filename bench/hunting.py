@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import decimal
+import importlib
 import json
 import math
 import shutil
@@ -31,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -452,9 +454,8 @@ class ChdbEngine:
     dialect = "clickhouse"
 
     def __init__(self, path: Path) -> None:
-        from chdb import session
-
-        self.session = session.Session(str(path))
+        chdb_session: Any = importlib.import_module("chdb.session")
+        self.session: Any = chdb_session.Session(str(path))
         self.session.query("CREATE DATABASE IF NOT EXISTS hunting")
         self.session.query("USE hunting")
         for statement in create_tables_sql("clickhouse"):
@@ -548,7 +549,7 @@ def measure(engine: Engine, query: Query, repeat: int, budget_s: float, compiles
         if runs % 2:
             order.reverse()
         for is_compiled, sql in order:
-            elapsed = timed(lambda sql=sql: engine.run(sql))
+            elapsed = timed(partial(engine.run, sql))
             spent += elapsed
             if is_compiled:
                 best_compiled = min(best_compiled, elapsed)
@@ -582,7 +583,9 @@ def print_table(engine: str, rows: int, outcomes: list[Outcome]) -> None:
     )
 
 
-def load_data(rows: int, engines: Sequence[str], workdir: Path) -> tuple[dict[str, Engine], dict[str, float], dict]:
+def load_data(
+    rows: int, engines: Sequence[str], workdir: Path
+) -> tuple[dict[str, Engine], dict[str, float], dict[str, int]]:
     """Generate the data once and load it into each engine; returns engines, timings, row counts."""
     timings: dict[str, float] = {}
     counts = {name: 0 for name in TABLES}
@@ -609,10 +612,10 @@ def load_data(rows: int, engines: Sequence[str], workdir: Path) -> tuple[dict[st
         for table, data in parts.items():
             counts[table] += data.num_rows
             if duck is not None:
-                duck_s += timed(lambda table=table, data=data: duck.load(table, data))
+                duck_s += timed(partial(duck.load, table, data))
             if "chdb" in engines:
                 path = parquet_dir / f"{table}-{index:04d}.parquet"
-                parquet_s += timed(lambda data=data, path=path: pq.write_table(data, path, compression="zstd"))
+                parquet_s += timed(partial(pq.write_table, data, path, compression="zstd"))
         index += 1
     result: dict[str, Engine] = {}
     if duck is not None:
@@ -641,6 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--compiles", type=int, default=50, help="compiles per query for the median compile time")
     parser.add_argument("--only", default="", help="comma-separated query names to run (default all)")
     parser.add_argument("--show-sql", action="store_true", help="print each compiled SQL")
+    parser.add_argument("--compile-only", action="store_true", help="only time compile_kql (no data, no engines)")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"duckdb", "chdb"}
@@ -653,7 +657,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         queries = [q for q in queries if q.name in wanted]
     for q in queries:  # compile everything once up front: fail fast, and warm the compiler's imports
         for dialect in ("duckdb", "clickhouse"):
-            compile_kql(q.kql, dialect=dialect, now=NOW)  # type: ignore[arg-type]
+            compile_kql(q.kql, dialect=dialect, now=NOW)
+
+    if args.compile_only:
+        print(f"{'query':28} {'duckdb ms':>10} {'clickhouse ms':>14}")
+        for q in queries:
+            ms = [compile_time_ms(q, dialect, args.compiles) for dialect in ("duckdb", "clickhouse")]
+            print(f"{q.name:28} {ms[0]:10.2f} {ms[1]:14.2f}")
+        return 0
 
     workdir = Path(tempfile.mkdtemp(prefix="ramparts-hunting-bench-"))
     try:

@@ -119,7 +119,7 @@ URL_PATHS = ("login", "verify", "account/update", "s/share", "track", "unsubscri
 LANGUAGES = ("en", "de", "fr", "es", "nl", "ja", "zh")
 
 
-def _choice(rng: np.random.Generator, n: int, weights: Sequence[float]) -> np.ndarray:
+def _choice(rng: np.random.Generator, n: int, weights: Sequence[float] | np.ndarray) -> np.ndarray:
     p = np.asarray(weights, dtype=np.float64)
     return rng.choice(len(p), size=n, p=p / p.sum()).astype(np.int32)
 

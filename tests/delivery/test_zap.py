@@ -226,9 +226,7 @@ def test_admin_remediation_moves_and_releases(world: World) -> None:
         world.services, network_message_id=nmid, recipient=ALICE, action="softDelete", actor="admin@contoso"
     )
     assert soft.action_result == "Success" and len(_inbox_files(world, ALICE, Folder.DELETED)) == 1
-    rows = world.sql(
-        'SELECT "Action", "ActionType", "ActionTrigger", "ActionResult" FROM "EmailPostDeliveryEvents"'
-    )
+    rows = world.sql('SELECT "Action", "ActionType", "ActionTrigger", "ActionResult" FROM "EmailPostDeliveryEvents"')
     assert sorted(rows) == sorted(
         [
             ("Moved to quarantine", "Manual remediation", "AdminAction", "Success"),

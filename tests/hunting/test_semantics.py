@@ -336,10 +336,17 @@ def test_sort_top_take_distinct(duck: Any, ch: Any) -> None:
 def test_mv_expand(duck: Any, ch: Any) -> None:
     out = rows(T + " | mv-expand d | project n, d", duck, ch)
     assert sorted(out, key=repr) == sorted(
-        [{"n": 1, "d": {"a": [1, 2]}}, {"n": 1, "d": {"b": "x"}}, {"n": 2, "d": 1}, {"n": 2, "d": "two"}], key=repr
+        [
+            {"n": 1, "d": {"a": [1, 2]}},
+            {"n": 1, "d": {"b": "x"}},
+            {"n": 2, "d": 1},
+            {"n": 2, "d": "two"},
+            {"n": 3, "d": None},  # a null keeps its row (an empty array would not)
+        ],
+        key=repr,
     )
     out = rows(T + " | mv-expand x = d.a to typeof(long) | project n, x", duck, ch)
-    assert sorted(out, key=repr) == [{"n": 1, "x": 1}, {"n": 1, "x": 2}]
+    assert sorted(out, key=repr) == [{"n": 1, "x": 1}, {"n": 1, "x": 2}, {"n": 2, "x": None}, {"n": 3, "x": None}]
 
 
 def test_parse(duck: Any, ch: Any) -> None:

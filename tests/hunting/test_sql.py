@@ -6,12 +6,14 @@ from tests.hunting.helpers import validate
 
 
 def test_where_on_a_scan_stays_one_select() -> None:
-    """The filter joins the scan's WHERE, and the scan lists only the columns read later."""
+    """The filter joins the scan's WHERE, the scan lists only the columns read later, and `has` of a
+    constant term is a cheap ILIKE before the bounded regex."""
     validate(
         "UrlClickEvents | where ActionType == 'ClickAllowed' and Url has 'evil' | project Url",
         duckdb=(
             'SELECT "Url" FROM (SELECT "Url" FROM "UrlClickEvents" WHERE ((COALESCE("ActionType", \'\') = '
-            "'ClickAllowed') AND (REGEXP_MATCHES(COALESCE(\"Url\", ''), '(?i)(^|[^[:alnum:]])evil($|[^[:alnum:]])')))) AS _t1"  # noqa: E501
+            "'ClickAllowed') AND ((COALESCE(\"Url\", '') ILIKE '%evil%') AND "
+            "(REGEXP_MATCHES(COALESCE(\"Url\", ''), '(?i)(^|[^[:alnum:]])evil($|[^[:alnum:]])'))))) AS _t1"
         ),
     )
 
@@ -20,7 +22,7 @@ def test_clickhouse_regex_and_settings() -> None:
     validate(
         "print x = 'a b' has 'b'",
         clickhouse=(
-            "SELECT match('a b', '(?i)(^|[^[:alnum:]])b($|[^[:alnum:]])') AS \"x\" "
+            "SELECT (('a b' ILIKE '%b%') AND (match('a b', '(?i)(^|[^[:alnum:]])b($|[^[:alnum:]])'))) AS \"x\" "
             "SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1"
         ),
     )

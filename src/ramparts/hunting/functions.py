@@ -149,20 +149,7 @@ for _unit in ("day", "month", "year"):
     FUNCTIONS[f"startof{_unit}"] = _trunc(_unit)
 
 _DAY_US = 86_400 * US_PER_SECOND
-_WEEK_US = 7 * _DAY_US
 _THURSDAY_SHIFT = 4 * _DAY_US  # 1970-01-01 was a Thursday; KQL weeks start on Sunday
-
-
-@register("startofweek")
-def _startofweek(lo: ScalarLowerer, node: ast.Call) -> Typed:
-    (value,) = lo.args(node, 1)
-    value = _datetime_arg(lo, node, value)
-    us = exp.Add(this=lo.flavor.epoch_us(value.sql), expression=lit(_THURSDAY_SHIFT))
-    week = exp.Sub(
-        this=exp.Mul(this=lo.flavor.int_div(us, lit(_WEEK_US)), expression=lit(_WEEK_US)),
-        expression=lit(_THURSDAY_SHIFT),
-    )
-    return Typed(lo.flavor.from_epoch_us(week), "datetime")
 
 
 @register("dayofweek")
@@ -231,47 +218,12 @@ def _unit_arg(lo: ScalarLowerer, node: ast.Call, value: Typed) -> str:
     return _DIFF_UNITS[value.const.lower()]
 
 
-@register("datetime_diff")
-def _datetime_diff(lo: ScalarLowerer, node: ast.Call) -> Typed:
-    part, a, b = lo.args(node, 3)
-    unit = _unit_arg(lo, node, part)
-    a, b = _datetime_arg(lo, node, a), _datetime_arg(lo, node, b)
-    if unit == "week":  # Sunday-to-Saturday weeks crossed, as startofweek() counts them
-        flavor = lo.flavor
-
-        def week(ts: exp.Expr) -> exp.Expr:
-            return flavor.int_div(exp.Add(this=flavor.epoch_us(ts), expression=lit(_THURSDAY_SHIFT)), lit(_WEEK_US))
-
-        return Typed(cast(exp.Sub(this=week(a.sql), expression=week(b.sql)), "BIGINT"), "long")
-    return Typed(cast(lo.flavor.date_diff(unit, b.sql, a.sql), "BIGINT"), "long")
-
-
-@register("datetime_part")
-def _datetime_part(lo: ScalarLowerer, node: ast.Call) -> Typed:
-    part, value = lo.args(node, 2)
-    units = {"year": "year", "quarter": "quarter", "month": "month", "day": "day", "dayofyear": "dayofyear"}
-    units |= {"hour": "hour", "minute": "minute", "second": "second"}
-    if not isinstance(part.const, str) or part.const.lower() not in units:
-        raise lo.error(node, f"datetime_part() takes a constant part: {', '.join(units)}")
-    value = _datetime_arg(lo, node, value)
-    return Typed(lo.flavor.date_part(units[part.const.lower()], value.sql), "int")
-
-
 @register("datetime_add")
 def _datetime_add(lo: ScalarLowerer, node: ast.Call) -> Typed:
     part, amount, value = lo.args(node, 3)
     unit = _unit_arg(lo, node, part)
     value = _datetime_arg(lo, node, value)
     return Typed(lo.flavor.date_add(unit, amount.sql, value.sql), "datetime")
-
-
-@register("format_datetime")
-def _format_datetime(lo: ScalarLowerer, node: ast.Call) -> Typed:
-    value, pattern = lo.args(node, 2)
-    value = _datetime_arg(lo, node, value)
-    if not isinstance(pattern.const, str):
-        raise lo.error(node, "format_datetime() needs a constant format")
-    return Typed(lo.flavor.format_datetime(value.sql, pattern.const), "string")
 
 
 @register("unixtime_seconds_todatetime")
@@ -479,4 +431,9 @@ FUNCTIONS.update(
 )
 
 # string, dynamic and regex functions register themselves on import
-from ramparts.hunting import functions_place, functions_search, functions_text  # noqa: E402, F401
+from ramparts.hunting import (  # noqa: E402, F401
+    functions_datetime,
+    functions_place,
+    functions_search,
+    functions_text,
+)

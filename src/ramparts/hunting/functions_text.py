@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -121,16 +122,44 @@ def _extract(lo: ScalarLowerer, node: ast.Call) -> Typed:
     return Typed(exp.Coalesce(this=result.sql, expressions=[lit("")]), "string")
 
 
-@register("extract_all")
+@register("extract_all", "extractall")
 def _extract_all(lo: ScalarLowerer, node: ast.Call) -> Typed:
+    """extract_all(regex, [captureGroups,] text): every match; with one capture group (or one chosen)
+    an array of strings, with several an array of one array per match."""
     args = lo.args(node, 2, 3)
     pattern = _const_str(lo, node, args[0], "regular expression")
-    text = args[-1]
-    import re
-
-    groups = re.compile(pattern.replace("(?i)", "")).groups if "(?P" not in pattern else 1
-    matches = lo.flavor.regex_extract_all(lo.as_string(text), lit(pattern), 1 if groups >= 1 else 0)
-    return Typed(lo.flavor.to_json(matches), "dynamic")
+    text = lo.as_string(args[-1])
+    try:
+        compiled: re.Pattern[str] | None = re.compile(pattern.replace("(?i)", ""))
+    except re.error:
+        compiled = None
+    groups = compiled.groups if compiled is not None else 1
+    chosen = list(range(1, groups + 1)) if groups else [0]
+    if len(args) == 3:
+        wanted = args[1].const
+        if not isinstance(wanted, list) or not wanted:
+            raise lo.error(node, "extract_all()'s capture groups must be a constant dynamic array")
+        names = compiled.groupindex if compiled is not None else {}
+        chosen = []
+        for group in wanted:
+            index = names.get(group) if isinstance(group, str) else group
+            if not isinstance(index, int) or isinstance(index, bool) or not 1 <= index <= groups:
+                raise lo.error(node, f"extract_all() has no capture group {group!r}")
+            chosen.append(index)
+    flavor = lo.flavor
+    if len(chosen) == 1:
+        return Typed(flavor.to_json(flavor.regex_extract_all(text, lit(pattern), chosen[0])), "dynamic")
+    per_group = [flavor.regex_extract_all(text.copy(), lit(pattern), g) for g in chosen]
+    position = exp.Add(this=exp.column("ix"), expression=lit(1))
+    row: list[exp.Expr] = [lit("[")]
+    for i, array in enumerate(per_group):
+        element = fn("coalesce", flavor.array_get(array, position.copy()), lit(""))
+        row += [lit(",")] if i else []
+        row.append(flavor.to_json(element))
+    row.append(lit("]"))
+    rows = flavor.array_map(flavor.array_range(exp.ArraySize(this=per_group[0].copy())), "ix", flavor.concat(row))
+    joined = fn("coalesce", flavor.array_join(rows, lit(",")), lit(""))
+    return Typed(flavor.concat([lit("["), joined, lit("]")]), "dynamic")
 
 
 @register("parse_url")
@@ -143,8 +172,30 @@ def _parse_url(lo: ScalarLowerer, node: ast.Call) -> Typed:
     for i, (name, group) in enumerate(fields):
         value = exp.Coalesce(this=lo.flavor.regex_extract(text, lit(regex), group), expressions=[lit("")])
         parts += [lit(("," if i else "") + f'"{name}":'), lo.flavor.to_json(value)]
-    parts.append(lit(',"Query Parameters":{}}'))
+    parts += [
+        lit(',"Query Parameters":'),
+        _query_parameters(lo, lo.flavor.regex_extract(text, lit(regex), 7)),
+        lit("}"),
+    ]
     return Typed(lo.flavor.concat(parts), "dynamic")
+
+
+def _query_parameters(lo: ScalarLowerer, query: exp.Expr) -> exp.Expr:
+    """A URL's query string ``k1=v1&k2=v2`` as a JSON bag; a parameter without ``=`` has an empty value."""
+    flavor = lo.flavor
+    pair = exp.column("qp")
+    key = fn("coalesce", flavor.regex_extract(pair, lit("^([^=]*)"), 1), lit(""))
+    value = fn("coalesce", flavor.regex_extract(pair.copy(), lit("^[^=]*=(.*)$"), 1), lit(""))
+    members = flavor.array_map(
+        flavor.split(query.copy(), lit("&")),
+        "qp",
+        flavor.concat([flavor.to_json(key), lit(":"), flavor.to_json(value)]),
+    )
+    empty = exp.Or(
+        this=exp.Is(this=query.copy(), expression=exp.Null()), expression=exp.EQ(this=query.copy(), expression=lit(""))
+    )
+    bag = flavor.concat([lit("{"), flavor.array_join(members, lit(",")), lit("}")])
+    return exp.Case(ifs=[exp.If(this=empty, true=lit("{}"))], default=bag)
 
 
 # ------------------------------------------------------------------ dynamic

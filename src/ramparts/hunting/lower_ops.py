@@ -248,6 +248,10 @@ def top(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relati
 def take(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
     assert isinstance(op, ast.Take)
     count = lo.scalar(env, []).lower(op.count)
+    query = rel.query
+    if isinstance(query, exp.Select) and query.args.get("order") and not query.args.get("limit"):
+        # sort | take: one ORDER BY ... LIMIT (a top-N), not a full sort wrapped in a limited copy
+        return Relation(query.limit(count.sql, copy=False), rel.columns, order=rel.order)
     select = lo.wrap(rel, lo.passthrough(rel))
     order = lo.keep_order(select, rel)
     return Relation(select.limit(count.sql, copy=False), rel.columns, order=order)
@@ -320,13 +324,24 @@ def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
     flavor = lo.ctx.flavor
     limit = lo.scalar(env, []).lower(op.limit) if op.limit is not None else None
     lowerer = lo.scalar(env, rel.columns)
-    targets: list[tuple[str, exp.Expr, str | None]] = []  # name, SQL array of JSON texts, typeof()
-    for name, node, type_name in op.items:
+    values: list[Typed] = []
+    for _, node, _ in op.items:
         value = lowerer.lower(node)
         if value.type == "string":
             value = Typed(value.sql, "dynamic")
         if value.type != "dynamic":
             raise lo.ctx.error(node.pos, f"mv-expand needs a dynamic array or bag, not {value.type}")
+        values.append(value)
+    base = rel
+    if any(not isinstance(v.sql, exp.Column) for v in values):
+        # compute each expanded value once, in a layer below (the expansion reads it several times)
+        computed = [(f"__mv{i}", v.sql) for i, v in enumerate(values)]
+        base = Relation(
+            lo.wrap(rel, [*lo.passthrough(rel), *computed]), [*rel.columns, *((n, "dynamic") for n, _ in computed)]
+        )
+        values = [Typed(col(n), "dynamic") for n, _ in computed]
+    targets: list[tuple[str, exp.Expr, str | None]] = []  # name, SQL array of JSON texts, typeof()
+    for (name, node, type_name), value in zip(op.items, values, strict=True):
         array = flavor.null_as_one_element(flavor.json_elements(value.sql, op.kind == "array"), value.sql.copy())
         if limit is not None:
             array = flavor.array_slice(array, limit.sql.copy())
@@ -337,11 +352,11 @@ def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
         size = exp.ArraySize(this=longest.copy()) if len(arrays) == 1 else longest
         arrays.append(flavor.array_range(size))
     if len(arrays) == 1:
-        source, expanded = rel, [flavor.unnest(arrays[0])]
+        source, expanded = base, [flavor.unnest(arrays[0])]
     else:  # zip the arrays into one array of tuples, expand that, then read each tuple back
         zipped = ("__z", flavor.unnest(flavor.array_zip(arrays)))
-        select = lo.wrap(rel, [*lo.passthrough(rel), zipped])
-        source = Relation(select, [*rel.columns, ("__z", "dynamic")])
+        select = lo.wrap(base, [*lo.passthrough(base), zipped])
+        source = Relation(select, [*base.columns, ("__z", "dynamic")])
         expanded = [flavor.tuple_get(col("__z"), i) for i in range(len(arrays))]
     items: list[tuple[str, exp.Expr]] = [(n, col(n)) for n in rel.names]
     columns = list(rel.columns)

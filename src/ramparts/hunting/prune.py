@@ -12,6 +12,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 _ROW_EXPANDING = frozenset({"unnest", "arrayjoin"})
+_EXTRACT = frozenset({"struct_extract", "tupleelement"})  # tuple_get(t, i)
+_PICK = frozenset({"arg_max", "arg_min", "argmax", "argmin"})  # arg_pick(row(...), key)
+_TUPLE = frozenset({"row", "tuple"})
 
 
 def prune(query: exp.Query) -> exp.Query:
@@ -119,6 +122,7 @@ def _prune_select(select: exp.Select, required: set[str] | None) -> None:
         if star:
             _prune_query(source, None)
             continue
+        _narrow_picked_rows(source.this, alias, readers)
         needed = {name for table, name in names if table in ("", alias)}
         _prune_query(source, needed)
     # scalar subqueries inside expressions (toscalar, in (subquery)) keep their own columns
@@ -126,3 +130,50 @@ def _prune_select(select: exp.Select, required: set[str] | None) -> None:
         for sub in reader.find_all(exp.Subquery):
             if sub.parent_select is select:
                 _prune_query(sub.this, None)
+
+
+def _is_call(node: object, names: frozenset[str]) -> bool:
+    return isinstance(node, exp.Anonymous) and str(node.this).lower() in names
+
+
+def _narrow_picked_rows(inner: exp.Expr, alias: str, readers: list[exp.Expr]) -> None:
+    """arg_max(row(a, b, c, ...), key) whose reader takes only tuple_get(x, 2): keep only b in the row
+    (and renumber the reader's tuple_get). arg_max(Timestamp, *) packs every column of the table,
+    but a later project usually reads a few."""
+    if not isinstance(inner, exp.Select):
+        return
+    uses: dict[str, list[exp.Anonymous]] = {}
+    bare: set[str] = set()
+    for reader in readers:
+        for column in reader.find_all(exp.Column):
+            if column.table not in ("", alias):
+                continue
+            parent = column.parent
+            if (
+                isinstance(parent, exp.Anonymous)
+                and _is_call(parent, _EXTRACT)
+                and len(parent.expressions) == 2
+                and parent.expressions[0] is column
+                and isinstance(parent.expressions[1], exp.Literal)
+                and not parent.expressions[1].is_string
+            ):
+                uses.setdefault(column.name, []).append(parent)
+            else:
+                bare.add(column.name)
+    for projection in inner.expressions:
+        name = projection.alias_or_name
+        if name not in uses or name in bare:
+            continue
+        pick = projection.this if isinstance(projection, exp.Alias) else projection
+        if not (isinstance(pick, exp.Anonymous) and _is_call(pick, _PICK)) or not pick.expressions:
+            continue
+        row = pick.expressions[0]
+        if not isinstance(row, exp.Anonymous) or not _is_call(row, _TUPLE):
+            continue
+        wanted = sorted({int(use.expressions[1].this) for use in uses[name]})
+        if len(wanted) == len(row.expressions) or any(not 1 <= i <= len(row.expressions) for i in wanted):
+            continue
+        row.set("expressions", [row.expressions[i - 1] for i in wanted])
+        renumber = {old: new for new, old in enumerate(wanted, start=1)}
+        for use in uses[name]:
+            use.expressions[1].replace(exp.Literal.number(renumber[int(use.expressions[1].this)]))

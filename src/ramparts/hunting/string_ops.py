@@ -62,6 +62,15 @@ def string_operator(lowerer: ScalarLowerer, node: ast.Binary, op: str, left: Typ
         sql = exp.RegexpLike(this=text, expression=_regex(lowerer, right, TERM_BOUND_L, "", cs))
     elif stem == "hassuffix":
         sql = exp.RegexpLike(this=text, expression=_regex(lowerer, right, "", TERM_BOUND_R, cs))
+    elif (
+        stem in ("contains", "startswith", "endswith")
+        and right.is_const
+        and isinstance(right.const, str)
+        and _plain_ascii(right.const)
+    ):
+        # a constant needle: one (I)LIKE, which the engines run far faster than lower() + strpos
+        pattern = {"contains": "%{}%", "startswith": "{}%", "endswith": "%{}"}[stem].format(right.const)
+        sql = (exp.Like if cs else exp.ILike)(this=text, expression=lit(pattern))
     elif stem in ("contains", "startswith", "endswith"):
         needle = lowerer.as_string(right)
         if not cs:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from ramparts.delivery.mailbox import FOLDER_FOR_LOCATION, MailboxBackend
@@ -81,7 +81,9 @@ class _ControlRows:
             (QuarantineRecord, self.quarantine),
         ):
             if rows:
-                session.connection().execute(model.__table__.insert(), rows)  # Core executemany: no ORM bookkeeping
+                table = model.__table__
+                assert isinstance(table, Table)
+                session.connection().execute(table.insert(), rows)  # Core executemany: no ORM bookkeeping
 
 
 @dataclass
