@@ -6,12 +6,12 @@ from tests.hunting.helpers import validate
 
 
 def test_where_on_a_scan_stays_one_select() -> None:
-    """The filter joins the scan's WHERE, the scan lists only the columns read later, and `has` of a
-    constant term is a cheap ILIKE before the bounded regex."""
+    """The filter joins the scan's WHERE, the scan is a SELECT * whose readers name the columns they use,
+    and `has` of a constant term is a cheap ILIKE before the bounded regex."""
     validate(
         "UrlClickEvents | where ActionType == 'ClickAllowed' and Url has 'evil' | project Url",
         duckdb=(
-            'SELECT "Url" FROM (SELECT "Url" FROM "UrlClickEvents" WHERE ((COALESCE("ActionType", \'\') = '
+            'SELECT "Url" FROM (SELECT * FROM "UrlClickEvents" WHERE ((COALESCE("ActionType", \'\') = '
             "'ClickAllowed') AND ((COALESCE(\"Url\", '') ILIKE '%evil%') AND "
             "(REGEXP_MATCHES(COALESCE(\"Url\", ''), '(?i)(^|[^[:alnum:]])evil($|[^[:alnum:]])'))))) AS _t1"
         ),
@@ -35,5 +35,16 @@ def test_ago_is_folded_to_a_literal() -> None:
         clickhouse=(
             "SELECT toDateTime64('2024-05-14 12:00:00.000000', 6, 'UTC') AS \"print_0\" "
             "SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1"
+        ),
+    )
+
+
+def test_a_bare_table_lists_its_columns() -> None:
+    """A scan left outermost spells its columns out, in the schema's order (rows are read by position)."""
+    validate(
+        "EmailUrlInfo",
+        duckdb=(
+            'SELECT "Timestamp", "NetworkMessageId", "Url", "UrlDomain", "UrlLocation", "UrlChainId", '
+            '"UrlChainPosition", "ReportId", "TenantId" FROM "EmailUrlInfo"'
         ),
     )

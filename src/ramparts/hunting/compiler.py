@@ -76,6 +76,8 @@ def compile_with_limit(
     except RecursionError:
         raise KqlError("the query is nested too deeply") from None
     query = relation.query
+    if isinstance(query, exp.Select) and any(isinstance(e, exp.Star) for e in query.expressions):
+        query.set("expressions", [exp.column(n, quoted=True) for n in relation.names])  # a bare table
     if row_limit is not None:
         if isinstance(query, exp.Select) and query.args.get("limit") is None:
             query = query.limit(row_limit, copy=False)

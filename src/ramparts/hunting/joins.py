@@ -199,14 +199,14 @@ def union_sources(lo: TabularLowerer, first: Relation | None, op: ast.Union, env
         items: list[exp.Expr] = []
         for name, kind in columns:
             if name == op.withsource:
-                items.append(exp.alias_(lit(label), name, quoted=True))
+                items.append(exp.alias_(lit(label), name, quoted=True, copy=False))
             elif relation.column_type(name) is None:
-                items.append(exp.alias_(lo.ctx.flavor.typed_null(kind), name, quoted=True))
+                items.append(exp.alias_(lo.ctx.flavor.typed_null(kind), name, quoted=True, copy=False))
             elif relation.column_type(name) != kind and kind != NULL:
                 converted = lo.scalar(env, relation.columns).convert(
                     Typed(col(name), relation.column_type(name) or kind), kind
                 )
-                items.append(exp.alias_(converted.sql, name, quoted=True))
+                items.append(exp.alias_(converted.sql, name, quoted=True, copy=False))
             else:
                 items.append(col(name))
         select = exp.select(*items).from_(relation.query.subquery(lo.ctx.alias(), copy=False), copy=False)

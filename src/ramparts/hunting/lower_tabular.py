@@ -95,7 +95,7 @@ class TabularLowerer:
     def _aliased(sql: exp.Expr, name: str) -> exp.Expr:
         if isinstance(sql, exp.Column) and sql.name == name and not sql.table:
             return sql
-        return exp.alias_(sql, name, quoted=True)
+        return exp.alias_(sql, name, quoted=True, copy=False)
 
     @staticmethod
     def keep_order(select: exp.Select, rel: Relation) -> list[exp.Ordered]:
@@ -221,9 +221,9 @@ class TabularLowerer:
         if name not in self.ctx.tables_read:
             self.ctx.tables_read.append(name)
         columns: list[tuple[str, str]] = [(c.name, c.type) for c in table.columns]
-        select = exp.select(*(col(c) for c, _ in columns)).from_(
-            exp.Table(this=exp.to_identifier(name, quoted=True)), copy=False
-        )
+        # SELECT * (the engines read only the columns used; readers name them): cheaper to build and
+        # prune than 54 column names; compile_with_limit spells the columns out if it stays outermost
+        select = exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(name, quoted=True)), copy=False)
         names = {c for c, _ in columns}
         flavor = self.ctx.flavor
         if self.ctx.tenant_id is not None and "TenantId" in names:
@@ -307,7 +307,9 @@ class TabularLowerer:
         count = exp.Add(
             this=flavor.int_div(exp.Paren(this=exp.Sub(this=high, expression=low.copy())), step.sql), expression=lit(1)
         )
-        numbers = Relation(exp.select(exp.alias_(flavor.unnest(flavor.array_range(count)), "__i", quoted=True)), [])
+        numbers = Relation(
+            exp.select(exp.alias_(flavor.unnest(flavor.array_range(count)), "__i", quoted=True, copy=False)), []
+        )
         value: exp.Expr = exp.Add(this=low.copy(), expression=exp.Mul(this=col("__i"), expression=step.sql.copy()))
         if kind == "datetime":
             value = flavor.from_epoch_us(value)

@@ -140,9 +140,9 @@ def bag_unpack(lo: TabularLowerer, rel: Relation, op: ast.Evaluate, env: Env) ->
         keyed = lo.wrap(source, [("__bag", col(bag)), ("__key", flavor.unnest(flavor.json_key_array(col(bag))))])
         member = flavor.json_get(col("__bag"), col("__key"), key_is_string=True)
         typed = lo.wrap(Relation(keyed, [("__bag", "dynamic"), ("__key", "string")]), [("__key", col("__key"))])
-        typed = typed.select(exp.alias_(flavor.json_type_name(member), "__type", quoted=True), copy=False).distinct(
-            copy=False
-        )
+        typed = typed.select(
+            exp.alias_(flavor.json_type_name(member), "__type", quoted=True, copy=False), copy=False
+        ).distinct(copy=False)
         found: dict[str, set[str]] = {}
         for key, type_name in discover(lo, call.pos, "bag_unpack()", typed):
             kinds = found.setdefault(str(key), set())

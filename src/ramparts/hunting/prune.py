@@ -41,7 +41,9 @@ def _names_read(nodes: list[exp.Expr]) -> tuple[set[tuple[str, str]], bool]:
 
 
 def _expands_rows(projection: exp.Expr) -> bool:
-    if isinstance(projection, exp.Column):
+    if isinstance(projection, exp.Column) or (
+        isinstance(projection, exp.Alias) and isinstance(projection.this, exp.Column)
+    ):
         return False
     for node in projection.find_all(exp.Anonymous, exp.Unnest, exp.Explode):
         if isinstance(node, exp.Unnest | exp.Explode):
