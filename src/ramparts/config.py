@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default=(), description="Authentication-Results from these authserv-ids are believed instead of checking again"
     )
     telemetry_backend: str = "duckdb"
+    telemetry_memory_limit: str = Field(
+        default="256MB",
+        description="DuckDB buffer memory of the server (larger queries spill to disk); empty = DuckDB's default",
+    )
     clickhouse_url: str = ""
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in the data dir")
     token_lifetime_seconds: int = 3600

@@ -405,6 +405,7 @@ async def serve(
             services.writer.flush()
             assert worker is not None
             worker.sync_released()
+            spool.empty_trash()
 
         flusher = asyncio.create_task(_periodic_flush(flush, FLUSH_INTERVAL), name="telemetry-flush")
 

@@ -41,7 +41,7 @@ class Services:
 
 def open_telemetry(settings: Settings, *, read_only: bool = False) -> TelemetryStore:
     if settings.telemetry_backend == "duckdb":
-        return DuckDBStore(settings.telemetry_path, read_only=read_only)
+        return DuckDBStore(settings.telemetry_path, read_only=read_only, memory_limit=settings.telemetry_memory_limit)
     from ramparts.errors import ConfigError
 
     raise ConfigError(f"unknown telemetry backend {settings.telemetry_backend!r}")

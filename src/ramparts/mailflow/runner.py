@@ -83,4 +83,5 @@ def run_offline(
             await run(batch)
 
     asyncio.run(drive())
+    spool.empty_trash()
     return summary

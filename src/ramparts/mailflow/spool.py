@@ -152,7 +152,8 @@ class Spool:
         self.tmp_dir = root / "tmp"
         self.incoming_dir = root / "incoming"
         self.failed_dir = root / "failed"
-        for directory in (self.tmp_dir, self.incoming_dir, self.failed_dir):
+        self.trash_dir = root / "trash"
+        for directory in (self.tmp_dir, self.incoming_dir, self.failed_dir, self.trash_dir):
             directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._last_ns = 0
@@ -237,13 +238,28 @@ class Spool:
 
     def done(self, entry: SpoolEntry, *, sync: bool = True) -> None:
         """Forget a processed entry. sync=False leaves the directory sync to a later `sync()`: losing the
-        unlink in a crash only means the message is seen again, which the pipeline recognises."""
+        move in a crash only means the message is seen again, which the pipeline recognises.
+
+        The file is renamed into trash/ rather than unlinked: freeing its blocks (with a discard-mounted
+        disk, a synchronous TRIM) cost milliseconds per message; `empty_trash()` does it off the hot path."""
         try:
-            entry.path.unlink()
+            os.replace(entry.path, self.trash_dir / entry.path.name)
         except FileNotFoundError:
             return
         if sync and self.fsync:
             _fsync_dir(self.incoming_dir)
+
+    def empty_trash(self) -> int:
+        """Delete the files of processed entries; returns how many (safe to call at any time, from any thread)."""
+        removed = 0
+        with os.scandir(self.trash_dir) as entries:
+            for item in entries:
+                try:
+                    os.unlink(item.path)
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
 
     def sync(self) -> None:
         if self.fsync:

@@ -18,7 +18,7 @@ from ramparts.telemetry.schema import TABLES
 class DuckDBStore:
     dialect = "duckdb"
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False, memory_limit: str = "") -> None:
         self.path = str(path)
         self.read_only = read_only
         self._lock = threading.Lock()
@@ -27,6 +27,8 @@ class DuckDBStore:
             for statement in create_tables_sql("duckdb"):
                 self.connection.execute(statement)
         self.connection.execute("SET enable_external_access = false")
+        if memory_limit:
+            self.connection.execute("SET memory_limit = ?", [memory_limit])
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own for a reader thread (DuckDB connections are not shared across threads)."""
