@@ -118,6 +118,9 @@ def summarize(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
     star_columns = [name for name in rel.names if name not in by_names]
     agg_items: list[tuple[str, exp.Expr]] = []
     tuples: list[tuple[str, list[tuple[str, str]]]] = []
+    slots: list[tuple[str, list[tuple[str, str]]]] = []
+    """Output columns in the order the aggregations were written: ("", [(name, kind)]) for a plain
+    column, (internal tuple column, its fields) for arg_max/arg_min read back into several columns."""
     for assign in op.aggs:
         result = _aggregate(lowerer, assign.expr, star_columns)
         if result.tuple_sql is not None:
@@ -131,6 +134,7 @@ def summarize(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
                 taken.add(name)
                 renamed.append((name, kind))
             tuples.append((internal, renamed))
+            slots.append((internal, renamed))
             agg_items.append((internal, result.tuple_sql))
             continue
         for i, (default, value) in enumerate(result.columns):
@@ -139,6 +143,7 @@ def summarize(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
             taken.add(name)
             agg_items.append((name, value.sql))
             columns.append((name, _typed_column(value)))
+            slots.append(("", [(name, _typed_column(value))]))
     select = lo.wrap(rel, by_items + agg_items, alias)
     if group:
         select = select.group_by(*(g.copy() for g in group), copy=False)
@@ -147,13 +152,10 @@ def summarize(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
     # read arg_max/arg_min tuples back into columns
     outer: list[tuple[str, exp.Expr]] = [(name, col(name)) for name, _ in columns[: len(by_items)]]
     final_columns = list(columns[: len(by_items)])
-    for internal, outs in tuples:
+    for internal, outs in slots:
         for i, (name, kind) in enumerate(outs):
-            outer.append((name, lo.ctx.flavor.tuple_get(col(internal), i)))
+            outer.append((name, lo.ctx.flavor.tuple_get(col(internal), i) if internal else col(name)))
             final_columns.append((name, kind))
-    for name, kind in columns[len(by_items) :]:
-        outer.append((name, col(name)))
-        final_columns.append((name, kind))
     inner = Relation(select, columns)
     return Relation(lo.wrap(inner, outer), final_columns)
 

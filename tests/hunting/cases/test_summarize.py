@@ -103,6 +103,15 @@ CASES = [
         columns=["Dept", "LastTs", "LastUser"],
     ),
     case(
+        "columns-keep-the-order-the-aggregations-were-written",
+        E + " | summarize Events = count(), (LastTs, LastUser) = arg_max(Ts, User) by Dept",
+        [
+            {"Dept": "sec", "Events": 3, "LastTs": "2024-01-02T10:00:00Z", "LastUser": "ann"},
+            {"Dept": "ops", "Events": 2, "LastTs": "2024-01-03T00:00:00Z", "LastUser": "dan"},
+        ],
+        columns=["Dept", "Events", "LastTs", "LastUser"],
+    ),
+    case(
         "make_set-distinct-values-named-set_",
         E + " | summarize make_set(User) by Dept",
         [
