@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import ramparts
+from ramparts.cli_options import DataDir, JsonFlag
 from ramparts.config import Settings, load_settings
 from ramparts.errors import RampartsError
 from ramparts.hunt_command import hunt_command
@@ -32,9 +33,6 @@ app.add_typer(vendor_app, name="vendor")
 app.command("hunt")(hunt_command)
 console = Console()
 err = Console(stderr=True)
-
-DataDir = Annotated[Path, typer.Option("--data-dir", envvar="RAMPARTS_DATA_DIR", help="Where ramparts keeps its data.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _version(value: bool) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar, cast
@@ -68,11 +69,11 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     return text, 53
 
 
-class _Lookups:
+class _Lookups(ABC):
     """Typed accessors over one `_get`; shared by the resolver and its cache-only view."""
 
-    def _get(self, name: str, rdtype: RecordType) -> Answer:
-        raise NotImplementedError
+    @abstractmethod
+    def _get(self, name: str, rdtype: RecordType) -> Answer: ...
 
     def txt(self, name: str) -> list[str]:
         """TXT records, each record's strings joined; [] for NXDOMAIN or no TXT."""

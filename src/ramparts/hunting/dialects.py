@@ -8,6 +8,7 @@ Functions sqlglot has no node for are written as `exp.Anonymous` with the engine
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 from sqlglot import exp
@@ -33,181 +34,202 @@ def cast(expr: exp.Expr, sql_type: str) -> exp.Expr:
     return exp.Cast(this=expr, to=exp.DataType.build(sql_type))
 
 
-class Flavor:
+class Flavor(ABC):
     name: ClassVar[str]
     DIALECT: ClassVar[str]
 
-    def datetime_literal(self, value: dt.datetime) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def datetime_literal(self, value: dt.datetime) -> exp.Expr: ...
 
-    def epoch_us(self, ts: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def epoch_us(self, ts: exp.Expr) -> exp.Expr: ...
 
-    def from_epoch_us(self, us: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def from_epoch_us(self, us: exp.Expr) -> exp.Expr: ...
 
+    @abstractmethod
     def json_get(self, value: exp.Expr, key: exp.Expr, key_is_string: bool = False) -> exp.Expr:
         """value[key] for a JSON text value; key is a string (property) or integer (0-based index)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def json_to_string(self, value: exp.Expr) -> exp.Expr:
         """KQL tostring(dynamic): a JSON string's text, otherwise the JSON text."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def json_strings(self, value: exp.Expr) -> exp.Expr:
         """A JSON array as an SQL array of strings (tostring of each element)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def json_elements(self, value: exp.Expr, pairs: bool = False) -> exp.Expr:
         """A JSON array (or bag: one {key: value} bag per property, or [key, value] with `pairs`) as an
         SQL array of JSON texts."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def null_as_one_element(self, array: exp.Expr, value: exp.Expr) -> exp.Expr:
         """The array, or [NULL] when value is NULL (mv-expand keeps a row for a null)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def to_json(self, value: exp.Expr) -> exp.Expr:
         """An SQL scalar or array as JSON text."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def escaped_alternation(self, array: exp.Expr) -> exp.Expr:
         """'a|b\\.c' from an SQL array of strings: each escaped for RE2, empty ones left out."""
-        raise NotImplementedError
+        ...
 
-    def base64(self, value: exp.Expr, encode: bool) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def base64(self, value: exp.Expr, encode: bool) -> exp.Expr: ...
 
-    def json_valid(self, value: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def json_valid(self, value: exp.Expr) -> exp.Expr: ...
 
-    def json_length(self, value: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def json_length(self, value: exp.Expr) -> exp.Expr: ...
 
-    def json_keys(self, value: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def json_keys(self, value: exp.Expr) -> exp.Expr: ...
 
-    def try_cast(self, value: exp.Expr, kql_type: str, source_type: str) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def try_cast(self, value: exp.Expr, kql_type: str, source_type: str) -> exp.Expr: ...
 
     def to_string(self, value: exp.Expr) -> exp.Expr:
         return cast(value, "VARCHAR")
 
-    def regex_extract(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def regex_extract(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr: ...
 
-    def regex_extract_all(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def regex_extract_all(self, value: exp.Expr, pattern: exp.Expr, group: int) -> exp.Expr: ...
 
-    def regex_replace(self, value: exp.Expr, pattern: exp.Expr, repl: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def regex_replace(self, value: exp.Expr, pattern: exp.Expr, repl: exp.Expr) -> exp.Expr: ...
 
-    def regex_escape(self, value: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def regex_escape(self, value: exp.Expr) -> exp.Expr: ...
 
-    def replace(self, value: exp.Expr, old: exp.Expr, new: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def replace(self, value: exp.Expr, old: exp.Expr, new: exp.Expr) -> exp.Expr: ...
 
     def split(self, value: exp.Expr, sep: exp.Expr) -> exp.Expr:
         return exp.Split(this=value, expression=sep)
 
-    def array_contains(self, array: exp.Expr, item: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def array_contains(self, array: exp.Expr, item: exp.Expr) -> exp.Expr: ...
 
-    def array_join(self, array: exp.Expr, sep: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def array_join(self, array: exp.Expr, sep: exp.Expr) -> exp.Expr: ...
 
-    def array_sort(self, array: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def array_sort(self, array: exp.Expr) -> exp.Expr: ...
 
-    def array_slice(self, array: exp.Expr, count: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def array_slice(self, array: exp.Expr, count: exp.Expr) -> exp.Expr: ...
 
-    def agg_list(self, value: exp.Expr, distinct: bool) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def agg_list(self, value: exp.Expr, distinct: bool) -> exp.Expr: ...
 
-    def arg_pick(self, values: list[exp.Expr], key: exp.Expr, largest: bool) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def arg_pick(self, values: list[exp.Expr], key: exp.Expr, largest: bool) -> exp.Expr: ...
 
-    def tuple_get(self, value: exp.Expr, index: int) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def tuple_get(self, value: exp.Expr, index: int) -> exp.Expr: ...
 
+    @abstractmethod
     def percentile(self, value: exp.Expr, fraction: float) -> exp.Expr:
         """The nearest-rank percentile: the ceil(fraction * n)-th smallest value."""
-        raise NotImplementedError
+        ...
 
-    def unnest(self, array: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def unnest(self, array: exp.Expr) -> exp.Expr: ...
 
+    @abstractmethod
     def json_key_array(self, value: exp.Expr) -> exp.Expr:
         """The property names of a JSON object as an SQL array of strings (empty for other values)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def json_type_name(self, value: exp.Expr) -> exp.Expr:
         """The engine's name for a JSON value's type (see plugins.JSON_TYPES)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def array_sum(self, array: exp.Expr) -> exp.Expr:
         """The sum of an SQL array of doubles as a double; NULL when an element is NULL; 0 when empty."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def local_to_utc(self, ts: exp.Expr, zone: str) -> exp.Expr:
         """The UTC instant of ts's wall-clock time read in the time zone `zone`."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def utc_to_local(self, ts: exp.Expr, zone: str) -> exp.Expr:
         """The wall-clock time of the instant ts in `zone`, carried as a UTC datetime."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def make_tuple(self, values: list[exp.Expr]) -> exp.Expr:
         """A row value (struct/tuple) that compares element by element."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def array_zip(self, arrays: list[exp.Expr]) -> exp.Expr:
         """One array of tuples from several arrays, element by element; the shorter padded with NULL."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def array_slice_between(self, array: exp.Expr, first: exp.Expr, last: exp.Expr) -> exp.Expr:
         """array[first..last], 1-based and inclusive."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def array_range(self, count: exp.Expr) -> exp.Expr:
         """[0, 1, ..., count - 1] as an SQL array."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def array_map(self, array: exp.Expr, var: str, body: exp.Expr) -> exp.Expr:
         """The array with `body` (which reads the element as column `var`) applied to each element."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def array_index_of(self, array: exp.Expr, item: exp.Expr) -> exp.Expr:
         """The 1-based position of item in array, 0 when absent."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def array_get(self, array: exp.Expr, position: exp.Expr) -> exp.Expr:
         """array[position], 1-based."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def agg_list_all(self, value: exp.Expr) -> exp.Expr:
         """An SQL array of every value in the group, nulls included, in the group's row order."""
-        raise NotImplementedError
+        ...
 
-    def trunc(self, unit: str, ts: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def trunc(self, unit: str, ts: exp.Expr) -> exp.Expr: ...
 
-    def date_part(self, unit: str, ts: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def date_part(self, unit: str, ts: exp.Expr) -> exp.Expr: ...
 
-    def date_diff(self, unit: str, start: exp.Expr, end: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def date_diff(self, unit: str, start: exp.Expr, end: exp.Expr) -> exp.Expr: ...
 
-    def date_add(self, unit: str, amount: exp.Expr, ts: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def date_add(self, unit: str, amount: exp.Expr, ts: exp.Expr) -> exp.Expr: ...
 
-    def format_datetime(self, ts: exp.Expr, kql_format: str) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def format_datetime(self, ts: exp.Expr, kql_format: str) -> exp.Expr: ...
 
-    def url_decode(self, value: exp.Expr) -> exp.Expr:
-        raise NotImplementedError
+    @abstractmethod
+    def url_decode(self, value: exp.Expr) -> exp.Expr: ...
 
     def int_div(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
         return exp.IntDiv(this=a, expression=b)

@@ -6,21 +6,17 @@ work whether or not the server runs; a running server notices a revocation withi
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
-from ramparts.config import load_settings
+from ramparts.cli_options import ACTOR, DataDir, JsonFlag, control_plane, emit_json
 from ramparts.identity.apps import list_apps, register_app, revoke_app, rotate_secret
 from ramparts.identity.models import AppRegistration
 from ramparts.identity.scopes import ALL_SCOPES, THREAT_HUNTING_READ
-from ramparts.store.db import open_control_plane
 from ramparts.store.models import Tenant
 from ramparts.tenants import find_tenant
 
@@ -28,18 +24,6 @@ app_commands = typer.Typer(
     help="OAuth2 apps (client credentials) that call the Graph and vendor APIs.", no_args_is_help=True
 )
 console = Console()
-
-DataDir = Annotated[Path, typer.Option("--data-dir", envvar="RAMPARTS_DATA_DIR", help="Where ramparts keeps its data.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ACTOR = "cli"
-
-
-def _sessions(data_dir: Path) -> sessionmaker[Session]:
-    return open_control_plane(load_settings(data_dir).control_url)
-
-
-def _emit(value: dict[str, Any] | list[dict[str, Any]]) -> None:
-    sys.stdout.write(json.dumps(value) + "\n")
 
 
 def _app_json(app: AppRegistration, tenant_names: dict[str, str]) -> dict[str, Any]:
@@ -67,7 +51,7 @@ def app_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Register a tenant app and print its client id and its secret (shown once)."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         found = find_tenant(session, tenant)
         app, secret = register_app(
             session,
@@ -85,7 +69,7 @@ def app_add(
             "scopes": list(app.scopes),
         }
     if as_json:
-        _emit(result)
+        emit_json(result)
         return
     console.print(f"app [bold]{app.name}[/bold] registered for tenant {found.name}")
     console.print(f"client id:     {result['client_id']}")
@@ -100,12 +84,12 @@ def app_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List registered apps (never their secrets)."""
-    with _sessions(data_dir)() as session:
+    with control_plane(data_dir)() as session:
         tenant_id = find_tenant(session, tenant).id if tenant else None
         names = {t.id: t.name for t in session.query(Tenant)}
         apps = [_app_json(a, names) for a in list_apps(session, tenant_id=tenant_id)]
     if as_json:
-        _emit(apps)
+        emit_json(apps)
         return
     table = Table("client id", "name", "kind", "tenant", "vendor", "scopes", "revoked")
     for a in apps:
@@ -128,10 +112,10 @@ def app_rotate(
     as_json: JsonFlag = False,
 ) -> None:
     """Give an app a new secret; the old one keeps working for 24 hours."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         secret = rotate_secret(session, client_id, actor=ACTOR)
     if as_json:
-        _emit({"client_id": client_id, "client_secret": secret})
+        emit_json({"client_id": client_id, "client_secret": secret})
         return
     console.print(f"new client secret: {secret}  [dim](shown once; the old one works for 24 hours)[/dim]")
 
@@ -143,9 +127,9 @@ def app_revoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Revoke an app: no new tokens, and its current tokens stop working within seconds."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         revoke_app(session, client_id, actor=ACTOR)
     if as_json:
-        _emit({"client_id": client_id, "revoked": True})
+        emit_json({"client_id": client_id, "revoked": True})
         return
     console.print(f"app {client_id} revoked")

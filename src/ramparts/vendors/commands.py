@@ -6,34 +6,18 @@ work whether or not the server runs; a running server sees a suspension at the v
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
-from ramparts.config import load_settings
-from ramparts.store.db import open_control_plane
+from ramparts.cli_options import ACTOR, DataDir, JsonFlag, control_plane, emit_json
 from ramparts.vendors import registry
 
 vendor_app = typer.Typer(help="ICES vendors: registration, approval per tenant, suspension.", no_args_is_help=True)
 console = Console()
-
-DataDir = Annotated[Path, typer.Option("--data-dir", envvar="RAMPARTS_DATA_DIR", help="Where ramparts keeps its data.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ACTOR = "cli"
-
-
-def _sessions(data_dir: Path) -> sessionmaker[Session]:
-    return open_control_plane(load_settings(data_dir).control_url)
-
-
-def _emit(value: dict[str, Any] | list[dict[str, Any]]) -> None:
-    sys.stdout.write(json.dumps(value) + "\n")
 
 
 @vendor_app.command("add")
@@ -46,7 +30,7 @@ def vendor_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Register a vendor and its app; prints the client id and secret (shown once)."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         vendor, credentials = registry.add_vendor(
             session, name=name, detection_technology=label, contact=contact, actor=ACTOR
         )
@@ -61,7 +45,7 @@ def vendor_add(
             "approved_tenants": list(approve or []),
         }
     if as_json:
-        _emit(result)
+        emit_json(result)
         return
     console.print(f"vendor [bold]{vendor.name}[/bold] registered ({result['detection_technology']})")
     console.print(f"client id:     {credentials.client_id}")
@@ -76,10 +60,10 @@ def vendor_approve(
     as_json: JsonFlag = False,
 ) -> None:
     """Let a vendor judge (and act on) a tenant's mail."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         registry.approve(session, vendor, tenant, actor=ACTOR)
     if as_json:
-        _emit({"vendor": vendor, "tenant": tenant, "approved": True})
+        emit_json({"vendor": vendor, "tenant": tenant, "approved": True})
     else:
         console.print(f"vendor {vendor} approved for tenant {tenant}")
 
@@ -92,10 +76,10 @@ def vendor_revoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Withdraw a tenant's approval: the vendor no longer sees or acts on its mail."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         registry.revoke_approval(session, vendor, tenant, actor=ACTOR)
     if as_json:
-        _emit({"vendor": vendor, "tenant": tenant, "approved": False})
+        emit_json({"vendor": vendor, "tenant": tenant, "approved": False})
     else:
         console.print(f"vendor {vendor} no longer approved for tenant {tenant}")
 
@@ -107,11 +91,11 @@ def vendor_suspend(
     as_json: JsonFlag = False,
 ) -> None:
     """Refuse every call of the vendor (403) until it is reactivated."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         found = registry.suspend(session, vendor, actor=ACTOR)
         result = {"vendor_id": found.id, "name": found.name, "status": found.status}
     if as_json:
-        _emit(result)
+        emit_json(result)
     else:
         console.print(f"vendor {result['name']} suspended")
 
@@ -123,11 +107,11 @@ def vendor_reactivate(
     as_json: JsonFlag = False,
 ) -> None:
     """Accept the vendor's calls again."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         found = registry.reactivate(session, vendor, actor=ACTOR)
         result = {"vendor_id": found.id, "name": found.name, "status": found.status}
     if as_json:
-        _emit(result)
+        emit_json(result)
     else:
         console.print(f"vendor {result['name']} active")
 
@@ -139,11 +123,11 @@ def vendor_rotate(
     as_json: JsonFlag = False,
 ) -> None:
     """Give the vendor's app a new secret (the old one keeps working for 24 hours)."""
-    with _sessions(data_dir).begin() as session:
+    with control_plane(data_dir).begin() as session:
         credentials = registry.rotate(session, vendor, actor=ACTOR)
     result = {"vendor_id": credentials.vendor_id, "client_id": credentials.client_id}
     if as_json:
-        _emit({**result, "client_secret": credentials.client_secret})
+        emit_json({**result, "client_secret": credentials.client_secret})
         return
     console.print(f"new client secret: {credentials.client_secret}  [dim](shown once)[/dim]")
 
@@ -151,10 +135,10 @@ def vendor_rotate(
 @vendor_app.command("list")
 def vendor_list(data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = False) -> None:
     """List vendors, their status and the tenants that approve them (never secrets)."""
-    with _sessions(data_dir)() as session:
+    with control_plane(data_dir)() as session:
         vendors = registry.list_vendors(session)
     if as_json:
-        _emit(vendors)
+        emit_json(vendors)
         return
     table = Table("name", "id", "label", "status", "client id", "approved by")
     for v in vendors:
@@ -176,7 +160,7 @@ def vendor_simulate(
 
     summary = simulate(data_dir, url, vendor_name=vendor)
     if as_json:
-        _emit(summary.as_json())
+        emit_json(summary.as_json())
         return
     table = Table("", "count", title=f"Vendor {vendor}")
     for key, value in summary.as_json().items():
