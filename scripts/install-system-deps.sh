@@ -5,9 +5,11 @@
 #
 #   rspamd   detection engine; tests/detection/rspamd_server.py starts its own instance (the system service
 #            is never started or enabled here)
+#   dovecot-imapd  IMAP server; tests/delivery/dovecot_server.py starts its own instance with a generated
+#            config on a free port (the system service is kept from starting by policy-rc.d, as rspamd's)
 set -euo pipefail
 
-packages=(rspamd)
+packages=(rspamd dovecot-imapd)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -26,7 +28,7 @@ fi
 echo "install-system-deps: installing ${missing[*]}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-# policy-rc.d exit 101 keeps Debian's maintainer scripts from starting services (rspamd) during the install.
+# policy-rc.d exit 101 keeps Debian's maintainer scripts from starting services (rspamd, dovecot) during the install.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then

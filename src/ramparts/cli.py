@@ -209,6 +209,8 @@ def demo(
     with _progress() as progress:
         summary = run_demo(settings, messages, seed=seed, progress=progress)
     _print_summary(summary, time.perf_counter() - started)
+    for problem in summary.errors[:20]:
+        err.print(f"[yellow]warning:[/yellow] {problem}")
 
 
 @app.command()

@@ -28,12 +28,27 @@ class Settings(BaseSettings):
     smtp_require_starttls: bool = Field(default=False, description="refuse MAIL before STARTTLS (needs tls_cert_file)")
     relay_host: str = Field(default="", description="host:port of a downstream SMTP/LMTP server; empty = Maildir")
     relay_protocol: str = "smtp"
+    mailbox_backend: str = Field(
+        default="", description="maildir, relay or imap; empty = relay when relay_host is set, else maildir"
+    )
+    imap_host: str = ""
+    imap_port: int = 143
+    imap_tls: str = Field(default="starttls", description="none, starttls or tls")
+    imap_master_user: str = Field(default="", description="logs in as recipient + imap_master_separator + this")
+    imap_master_password: str = ""
+    imap_master_separator: str = "*"
+    imap_junk_folder: str = "Junk"
+    imap_deleted_folder: str = "Trash"
+    imap_timeout: float = 30.0
     rspamd_url: str = Field(default="", description="e.g. http://127.0.0.1:11333; empty = rspamd engine off")
     rspamd_timeout: float = 10.0
     rspamd_password: str = ""
     rspamd_mapping_file: Path | None = Field(default=None, description="TOML/JSON symbol and action mapping")
     dns_nameserver: str = Field(default="", description="host:port of the resolver for SPF/DKIM/DMARC; empty = system")
     dns_timeout: float = 2.0
+    dns_zone_file: Path | None = Field(
+        default=None, description="answer SPF/DKIM/DMARC lookups from this zone file only (relative = in data_dir)"
+    )
     trusted_authserv_ids: tuple[str, ...] = Field(
         default=(), description="Authentication-Results from these authserv-ids are believed instead of checking again"
     )

@@ -269,8 +269,19 @@ def configure_logging() -> None:
 
 
 def _listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket whose protocol is IPPROTO_TCP, not 0 (as socket.create_server leaves it):
+    asyncio sets TCP_NODELAY only on accepted sockets whose proto says TCP, and without it every
+    response written in two parts waits ~40 ms for the client's delayed ACK (Nagle)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=1024)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 async def _bind_smtp(host: str, port: int, *, wait: float = 5.0) -> socket.socket:
@@ -332,8 +343,10 @@ async def serve(
     `ready` is set once both listeners accept connections and server.json is written.
     """
     from ramparts.api.app import create_app
+    from ramparts.delivery.zap import mailbox_backend
     from ramparts.mailflow.pipeline import Pipeline
     from ramparts.services import open_services
+    from ramparts.vendors.applier import applier
 
     configure_logging()
     loop = asyncio.get_running_loop()
@@ -375,6 +388,7 @@ async def serve(
             raise RuntimeError("the HTTP server stopped during start-up")
 
         await worker.start()
+        applier(services).wake()  # applies vendor verdicts a killed process accepted and left pending
         if smtp_process:
             smtp_socket = await _bind_smtp(settings.smtp_host, settings.smtp_port)
 
@@ -406,6 +420,9 @@ async def serve(
             assert worker is not None
             worker.sync_released()
             spool.empty_trash()
+            empty_mail_trash = getattr(mailbox_backend(services), "empty_trash", None)
+            if empty_mail_trash is not None and applier(services).idle:  # files of quarantined copies
+                empty_mail_trash()
 
         flusher = asyncio.create_task(_periodic_flush(flush, FLUSH_INTERVAL), name="telemetry-flush")
 

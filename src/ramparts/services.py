@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,8 +35,12 @@ class Services:
     blobs: BlobStore
     clock: Clock = utc_clock
     extras: dict[str, object] = field(default_factory=dict)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+    """Stops background workers (e.g. the vendor verdict applier) before the stores close."""
 
     def close(self) -> None:
+        for stop in self.on_close:
+            stop()
         self.writer.flush()
         self.telemetry.close()
         self.sessions.kw["bind"].dispose()
@@ -47,6 +54,31 @@ def open_telemetry(settings: Settings, *, read_only: bool = False) -> TelemetryS
     raise ConfigError(f"unknown telemetry backend {settings.telemetry_backend!r}")
 
 
+def disk_barrier(paths: list[Path]) -> Callable[[], None]:
+    """Syncs only the filesystems holding `paths` (syncfs(2)), not every disk of the machine as
+    os.sync does; falls back to os.sync where syncfs is not available."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    syncfs = getattr(libc, "syncfs", None)
+    if syncfs is None:
+        return os.sync
+    devices: dict[int, Path] = {}
+    for path in paths:
+        while not path.exists() and path != path.parent:  # not made yet: its filesystem is its parent's
+            path = path.parent
+        devices.setdefault(path.stat().st_dev, path)
+
+    def barrier() -> None:
+        for path in devices.values():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                if syncfs(fd) != 0:
+                    os.sync()
+            finally:
+                os.close(fd)
+
+    return barrier
+
+
 def open_services(settings: Settings, *, clock: Clock = utc_clock) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sessions = open_control_plane(settings.control_url)
@@ -55,7 +87,10 @@ def open_services(settings: Settings, *, clock: Clock = utc_clock) -> Services:
         settings=settings,
         sessions=sessions,
         telemetry=telemetry,
-        writer=TelemetryWriter(telemetry, barrier=os.sync),
+        writer=TelemetryWriter(
+            telemetry,
+            barrier=disk_barrier([settings.data_dir, settings.mail_dir, settings.blob_dir, settings.spool_dir]),
+        ),
         blobs=BlobStore(settings.blob_dir),
         clock=clock,
     )

@@ -51,8 +51,12 @@ def test_submit_one_answers_202_with_a_status_url(world: World) -> None:
     assert response.status_code == 202
     body = response.json()
     assert response.headers["location"] == f"/ices/v1/verdicts/{body['id']}"
-    assert body["status"] == "completed" and body["changedOutcome"] is True
+    assert body["status"] == "pending" and body["replayed"] is False
+    accepted = world.call("GET", response.headers["location"], token).json()
+    assert accepted["status"] in ("pending", "completed") and accepted["verdict"] == "High confidence phishing"
+    world.settle()
     status = world.call("GET", response.headers["location"], token).json()
+    assert status["status"] == "completed" and status["changedOutcome"] is True
     assert status["verdict"] == "High confidence phishing"
     assert status["threatDetails"]["explanation"] == "lookalike login page"
     assert status["results"][0]["action"] == "quarantine"
@@ -102,17 +106,32 @@ def test_a_replayed_batch_changes_nothing(world: World) -> None:
     token = world.token("Acme")
     batch = {"verdicts": [submission(first, "Phishing", "x-1"), submission(second, "Spam", "x-2")]}
     answer = world.call("POST", "/ices/v1/verdicts:batch", token, json=batch)
-    assert answer.status_code == 202
+    assert [o["status"] for o in world.outcomes(token, answer)] == ["completed", "completed"]
     before = _counts(world)
     assert before == (2, 2)
     again = world.call("POST", "/ices/v1/verdicts:batch", token, json=batch)
     assert again.status_code == 202
     assert [v["id"] for v in again.json()["value"]] == [v["id"] for v in answer.json()["value"]]
-    assert all(v["replayed"] for v in again.json()["value"])
+    assert all(v["replayed"] and v["status"] == "completed" for v in again.json()["value"])
+    assert world.settle() == 0
     assert _counts(world) == before
     single = world.call("POST", "/ices/v1/verdicts", token, json=submission(first, "Phishing", "x-1"))
     assert single.status_code == 202 and single.json()["replayed"] is True
+    assert world.settle() == 0
     assert _counts(world) == before
+
+
+def test_a_verdict_named_two_ways_acts_once(world: World) -> None:
+    nmid = world.deliver("Twice", ALICE, message_id="<twice@partner.example>")
+    token = world.token("Acme")
+    by_nmid = submission(nmid, "Phishing", "t-1", recipient=ALICE)
+    by_imid = {**submission("", "Phishing", "t-1", recipient=ALICE), "internetMessageId": "<twice@partner.example>"}
+    del by_imid["networkMessageId"]
+    answer = world.call("POST", "/ices/v1/verdicts:batch", token, json={"verdicts": [by_nmid, by_imid]})
+    first, second = world.outcomes(token, answer)
+    assert first["changedOutcome"] is True and first["replayed"] is False
+    assert second["changedOutcome"] is True and second["replayed"] is True
+    assert _counts(world) == (1, 1)
 
 
 def test_internet_message_id_and_recipient_name_a_copy(world: World) -> None:
@@ -121,7 +140,8 @@ def test_internet_message_id_and_recipient_name_a_copy(world: World) -> None:
     response = world.call(
         "POST", "/ices/v1/verdicts", world.token("Acme"), json={**body, "verdict": "Phishing", "confidence": 0.8}
     )
-    assert response.status_code == 202, response.text
+    (status,) = world.outcomes(world.token("Acme"), response)
+    assert status["networkMessageId"] == nmid and status["internetMessageId"] == "<abc@partner.example>"
     rows = world.sql('SELECT "NetworkMessageId", "RecipientEmailAddress" FROM "EmailPostDeliveryEvents"')
     assert rows == [(nmid, "bob@contoso.example")]
 
@@ -141,7 +161,8 @@ def test_a_vendor_cannot_see_or_act_on_a_tenant_that_did_not_approve_it(world: W
         token,
         json={"verdicts": [submission(theirs, "Malware", "a"), submission(ours, "Malware", "b")]},
     )
-    assert [v["status"] for v in batch.json()["value"]] == ["notFound", "completed"]
+    assert [v["status"] for v in batch.json()["value"]] == ["notFound", "pending"]
+    assert [v["status"] for v in world.outcomes(token, batch)] == ["notFound", "completed"]
     by_message_id = {
         "vendorVerdictId": "c",
         "internetMessageId": "<x>",
@@ -177,6 +198,7 @@ def test_a_suspended_vendor_is_refused_with_a_clear_error(world: World) -> None:
     response = world.call("POST", "/ices/v1/verdicts", token, json=submission(nmid))
     assert response.status_code == 403
     assert "suspended" in response.json()["error"]["message"]
+    assert world.settle() == 0
     assert _counts(world) == (0, 0)
     with world.services.sessions.begin() as session:
         registry.reactivate(session, "Acme", actor="admin")

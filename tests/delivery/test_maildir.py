@@ -49,3 +49,33 @@ def test_hostile_recipient_names_stay_inside_the_root(tmp_path: Path) -> None:
     box = MaildirBackend(tmp_path)
     ref = box.deliver("../../etc/passwd@x.com", "n", RAW, Folder.INBOX)
     assert (tmp_path / ref).resolve().is_relative_to(tmp_path.resolve())
+
+
+def test_locate_goes_to_the_stored_ref_first_whatever_flags_renamed_it(tmp_path: Path) -> None:
+    box = MaildirBackend(tmp_path)
+    box.deliver("bob@contoso.com", "nmid-1", RAW, Folder.INBOX)
+    moved = box.move("bob@contoso.com", "nmid-1", Folder.JUNK)
+    assert moved is not None
+    junk = tmp_path / moved.ref
+    flagged = junk.parent.parent / "cur" / (junk.name + ":2,FS")  # a client read and flagged it
+    os.replace(junk, flagged)
+    # a stray file with the same key in the Inbox: a scan (Inbox first) would find it, the ref does not
+    stray = tmp_path / "bob@contoso.com" / "new" / junk.name.replace(".", "_", 1)
+    stray.write_bytes(RAW)
+    located = box.locate("bob@contoso.com", "nmid-1", ref=moved.ref)
+    assert located is not None and located.folder is Folder.JUNK and located.read
+    assert located.ref == str(flagged.relative_to(tmp_path))
+    assert box.locate("bob@contoso.com", "nmid-1").folder is Folder.INBOX  # type: ignore[union-attr]
+
+
+def test_a_copy_the_user_moved_elsewhere_is_found_by_scanning(tmp_path: Path) -> None:
+    box = MaildirBackend(tmp_path)
+    ref = box.deliver("bob@contoso.com", "nmid-1", RAW, Folder.INBOX)
+    path = tmp_path / ref
+    deleted = tmp_path / "bob@contoso.com" / ".Deleted Items" / "cur"
+    deleted.mkdir(parents=True)
+    os.replace(path, deleted / (path.name + ":2,S"))
+    located = box.locate("bob@contoso.com", "nmid-1", ref=ref)
+    assert located is not None and located.folder is Folder.DELETED and located.read
+    assert box.remove("bob@contoso.com", "nmid-1", ref=ref) is True
+    assert box.locate("bob@contoso.com", "nmid-1", ref=ref) is None

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from ramparts.delivery.mailbox import Folder
-from ramparts.delivery.zap import remediate_copy, zap_plan
+from ramparts.delivery.zap import ALLOWED_BY_TENANT, allow_override, remediate_copy, zap_plan
 from ramparts.domain.enums import DeliveryLocation
 from ramparts.domain.verdicts import Verdict
 from ramparts.errors import NotFound
 from ramparts.policy.decide import decide
 from ramparts.policy.presets import STANDARD, STRICT
-from ramparts.store.models import MessageCopy, QuarantineRecord
+from ramparts.store.models import ListEntry, MessageCopy, QuarantineRecord
 from tests.vendors.support import World, make_world, submission
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -73,10 +73,15 @@ def _inbox_files(world: World, recipient: str, folder: Folder = Folder.INBOX) ->
 
 def _submit(world: World, *items: dict[str, object]) -> dict[str, object]:
     world.add_vendor("Acme", "contoso") if "Acme" not in world.vendors else None
-    response = world.call("POST", "/ices/v1/verdicts:batch", world.token("Acme"), json={"verdicts": list(items)})
-    assert response.status_code == 202, response.text
-    body: dict[str, object] = response.json()
-    return body
+    token = world.token("Acme")
+    response = world.call("POST", "/ices/v1/verdicts:batch", token, json={"verdicts": list(items)})
+    answered = response.json()["value"]
+    applied = world.outcomes(token, response)  # the verdicts are applied in the background: wait for them
+    value = [
+        {**status, "location": a.get("location"), "replayed": a.get("replayed")}
+        for a, status in zip(answered, applied, strict=True)
+    ]
+    return {"value": value}
 
 
 def test_phish_verdict_takes_the_file_out_of_the_maildir_into_quarantine(world: World) -> None:
@@ -246,3 +251,44 @@ def test_admin_remediation_moves_and_releases(world: World) -> None:
             actor="x",
             tenant_id=world.tenants["fabrikam"],
         )
+
+
+def test_allow_entries_keep_zap_off_except_for_malware_and_high_confidence_phish() -> None:
+    senders, domains = frozenset({"adele@partner.example"}), ("trusted.example",)
+    sent = ("adele@partner.example", "bounce@mta.example")
+    assert allow_override(Verdict.SPAM, sent, senders, ()) == ALLOWED_BY_TENANT
+    assert allow_override(Verdict.PHISH, ("x@mail.trusted.example",), frozenset(), domains) == ALLOWED_BY_TENANT
+    assert allow_override(Verdict.PHISH, ("x@untrusted.example",), senders, domains) == ""
+    assert allow_override(Verdict.MALWARE, sent, senders, domains) == ""
+    assert allow_override(Verdict.HIGH_CONFIDENCE_PHISH, sent, senders, domains) == ""
+
+
+def _allow(world: World, kind: str, value: str) -> None:
+    with world.services.sessions.begin() as session:
+        session.add(ListEntry(tenant_id=world.tenants["contoso"], kind=kind, action="allow", value=value))
+
+
+def test_zap_leaves_mail_from_an_allowed_sender_and_records_no_action(world: World) -> None:
+    phish = world.deliver("Invoice attached", ALICE)
+    malware = world.deliver("Invoice attached again", "bob@contoso.example")
+    _allow(world, "domain", "partner.example")  # added after delivery: ZAP reads the current list
+    body = _submit(world, submission(phish, "Phishing", "p-1"), submission(malware, "Malware", "m-1"))
+    assert len(_inbox_files(world, ALICE)) == 1
+    assert _inbox_files(world, "bob@contoso.example") == []
+    status = world.call("GET", body["value"][0]["location"], world.token("Acme")).json()  # type: ignore[index]
+    result = status["results"][0]
+    assert result["reason"] == ALLOWED_BY_TENANT and result["actionResult"] == ""
+    assert result["finalVerdict"] == "Phishing" and status["changedOutcome"] is True
+    assert world.sql('SELECT "NetworkMessageId", "ActionType" FROM "EmailPostDeliveryEvents"') == [
+        (malware, "Malware ZAP")
+    ]
+
+
+def test_an_admin_acts_on_allowed_mail_all_the_same(world: World) -> None:
+    nmid = world.deliver("Allowed but bad", ALICE)
+    _allow(world, "sender", "adele@partner.example")
+    result = remediate_copy(
+        world.services, network_message_id=nmid, recipient=ALICE, action="moveToJunk", actor="admin"
+    )
+    assert result.action_result == "Success"
+    assert len(_inbox_files(world, ALICE, Folder.JUNK)) == 1

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
-from ramparts.detection.dns import CacheMiss, DnsTempError, Resolver, ResolverSettings, parse_nameserver
+from ramparts.config import load_settings
+from ramparts.detection.dns import (
+    CacheMiss,
+    DnsTempError,
+    Resolver,
+    ResolverSettings,
+    ZoneResolver,
+    parse_nameserver,
+    resolver_from_settings,
+)
+from ramparts.errors import ConfigError
 from tests.detection.dnsserver import running
 
 ZONE = {
@@ -111,3 +122,69 @@ def test_a_nameserver_that_stops_answering_is_skipped_for_a_while() -> None:
             resolver.a("example.org")
         clock.now += 61
         assert resolver.a("example.org") == ["192.0.2.1"]
+
+
+ZONE_FILE = """
+$TTL 600
+$ORIGIN example.org.
+@                 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+@                 IN A 192.0.2.1
+@                 IN MX 10 mx1
+_dmarc            IN TXT "v=DMARC1; p=reject"
+s1._domainkey     IN TXT ( "v=DKIM1; k=rsa; "
+                           "p=MIGfMA0GCSqGSIb3" )
+www               IN CNAME example.org.
+$ORIGIN example.net.
+@                 IN TXT "v=spf1 include:example.org ~all"
+"""
+
+
+@pytest.fixture
+def zone(tmp_path: Path) -> ZoneResolver:
+    path = tmp_path / "demo.zone"
+    path.write_text(ZONE_FILE)
+    return ZoneResolver(path)
+
+
+def test_zone_answers_txt_of_several_domains_from_the_file(zone: ZoneResolver) -> None:
+    assert zone.txt("example.org") == ["v=spf1 ip4:192.0.2.0/24 -all"]
+    assert zone.txt("_DMARC.Example.org.") == ["v=DMARC1; p=reject"]
+    assert zone.txt("example.net") == ["v=spf1 include:example.org ~all"]
+    assert zone.a("example.org") == ["192.0.2.1"]
+    assert zone.mx("example.org") == [(10, "mx1.example.org")]
+
+
+def test_zone_multi_string_txt_is_joined_and_kept_apart_raw(zone: ZoneResolver) -> None:
+    assert zone.txt("s1._domainkey.example.org") == ["v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3"]
+    assert zone.txt_raw("s1._domainkey.example.org") == [(b"v=DKIM1; k=rsa; ", b"p=MIGfMA0GCSqGSIb3")]
+
+
+def test_zone_names_not_in_it_are_nxdomain_and_cnames_are_followed(zone: ZoneResolver) -> None:
+    assert zone.txt("missing.example.org") == []
+    assert zone.txt("google.com") == []  # no network: outside the file nothing exists
+    assert zone.aaaa("example.org") == []  # the name exists, without that type
+    assert zone.txt("_dmarc.example.net") == []
+    assert zone.a("www.example.org") == ["192.0.2.1"]
+    assert zone.txt("") == []
+    assert zone.cache_only() is zone  # every answer is local: no CacheMiss, no thread hop
+
+
+def test_zone_file_that_cannot_be_read_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing\.zone"):
+        ZoneResolver(tmp_path / "missing.zone")
+    broken = tmp_path / "broken.zone"
+    broken.write_text('$ORIGIN example.org.\n@ IN TXT "unterminated\n')
+    with pytest.raises(ConfigError, match=r"broken\.zone"):
+        ZoneResolver(broken)
+
+
+def test_resolver_from_settings_picks_the_zone_file_inside_the_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "dns").mkdir(parents=True)
+    (data / "dns" / "local.zone").write_text(ZONE_FILE)
+    chosen = resolver_from_settings(load_settings(data, dns_zone_file=Path("dns/local.zone")))
+    assert isinstance(chosen, ZoneResolver)
+    assert chosen.txt("example.org") == ["v=spf1 ip4:192.0.2.0/24 -all"]
+    network = resolver_from_settings(load_settings(data, dns_nameserver="127.0.0.1:5353", dns_timeout=0.5))
+    assert isinstance(network, Resolver)
+    assert network.settings.nameserver == "127.0.0.1:5353"

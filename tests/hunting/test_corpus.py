@@ -25,7 +25,6 @@ PICKS_ROWS = re.compile(r"\|\s*(take|limit)\b")
 ORDER_DEPENDENT = frozenset({"m365dhq-episode-3-summarizing-pivoting-and-joining-2-f3a8f5"})
 
 EXTERNALDATA = "externaldata is not supported"
-SERIES_ANOMALIES = "series_decompose_anomalies() is not supported"
 # The corpus `tables` field lists only the email tables for these, but they also read AADUserRiskEvents
 # (an Entra ID table, not an email table): they count among the 203 and stay failures here.
 NOT_EMAIL_TABLE = "unknown table 'AADUserRiskEvents'"
@@ -35,10 +34,6 @@ NOT_EMAIL_TABLE = "unknown table 'AADUserRiskEvents'"
 EXPECTED_FAILURES = {
     "m365dhq-check-for-maalware-baazar-abuse-ch-hashes-in-you-1-b5ae01": EXTERNALDATA,
     "m365dhq-ignite-2020-best-practices-for-hunting-across-do-1-fef935": "unknown column or variable 'PhishFilterVerdict'",  # noqa: E501
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-4-d0292f": SERIES_ANOMALIES,
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-5-5aa300": SERIES_ANOMALIES,
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-6-3ff5c8": SERIES_ANOMALIES,
-    "m365dhq-episode-3-summarizing-pivoting-and-joining-7-da4675": SERIES_ANOMALIES,
     "m365dhq-performance-json-and-dynamics-operator-external-6-a40cc3": EXTERNALDATA,
     "m365dhq-l33tspeak-11-oct-2021-externaldata-and-query-par-1-4097cb": EXTERNALDATA,
     # no demo row matches `DetectionMethods contains "spoof"`: bag_unpack finds no keys, so there is no
@@ -48,7 +43,6 @@ EXPECTED_FAILURES = {
     "azsent-top-10-external-senders-malware-1-9aa856": "unknown column or variable 'YOUR_DOMAIN_HERE'",
     "azsent-top-10-external-senders-phish-1-831256": "unknown column or variable 'YOUR_DOMAIN_HERE'",
     "azsent-top-10-external-senders-1-bb8ec7": "unknown column or variable 'YOUR_DOMAIN_HERE'",
-    "azsent-hunt-for-email-bombing-attacks-1-29f29f": SERIES_ANOMALIES,
     "slimkql-enhanced-cloudflare-phishing-email-detections-1-7732fc": EXTERNALDATA,
     "slimkql-mdo-enhancing-email-security-with-nrd-filtering-1-d05a22": EXTERNALDATA,
     "slimkql-sneaky-2fa-mdo-detection-1-3b4d33": EXTERNALDATA,

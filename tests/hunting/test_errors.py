@@ -33,9 +33,8 @@ def _error(kql: str) -> KqlError:
         ("EmailEvents | evaluate autocluster()", "the 'autocluster' plugin of evaluate is not supported", 1, 24),
         ("EmailEvents | evaluate python(typeof(*), 'x')", "it runs user code", 1, 24),
         (
-            "EmailEvents | make-series n = count() on Timestamp step 1d"
-            " | extend (a, s, b) = series_decompose_anomalies(n)",
-            "series_decompose_anomalies() is not supported",
+            "EmailEvents | make-series n = count() on Timestamp step 1d | extend (a, s, b) = series_periods_detect(n)",
+            "series_periods_detect() is not supported",
             1,
             81,
         ),

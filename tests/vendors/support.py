@@ -23,6 +23,7 @@ from ramparts.mailflow.pipeline import MessageOutcome, Pipeline
 from ramparts.services import Services
 from ramparts.tenants import MailboxSpec, add_tenant
 from ramparts.vendors import registry
+from ramparts.vendors.applier import applier
 from tests.identity.support import FakeClock, bearer, make_services
 
 
@@ -111,6 +112,26 @@ class World:
                 return await client.request(method, path, headers=headers, **kw)
 
         return anyio.run(run)
+
+    def settle(self) -> int:
+        """Apply every accepted verdict now, as the background applier would; returns how many."""
+        return applier(self.services).drain()
+
+    def outcomes(self, token: str, answer: httpx.Response) -> list[dict[str, Any]]:
+        """Settle, then read the status URL of each verdict a submit answered (notFound items as answered)."""
+        assert answer.status_code == 202, answer.text
+        body = answer.json()
+        items = body.get("value", [body])
+        self.settle()
+        found = []
+        for item in items:
+            if not item["id"]:
+                found.append(item)
+                continue
+            status = self.call("GET", f"/ices/v1/verdicts/{item['id']}", token)
+            assert status.status_code == 200, status.text
+            found.append(status.json())
+        return found
 
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
         self.services.writer.flush()

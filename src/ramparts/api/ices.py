@@ -3,7 +3,10 @@
     POST /ices/v1/verdicts                one verdict          -> 202 {id, status, ...} + Location
     POST /ices/v1/verdicts:batch          up to 1,000          -> 202 {value: [{id, status, ...}]}
     POST /ices/v1/verdicts/batch          (the same, for clients that dislike ':')
-    GET  /ices/v1/verdicts/{id}           what a verdict did (only its submitter sees it)
+    GET  /ices/v1/verdicts/{id}           pending, or what the verdict did (only its submitter sees it)
+
+A submission is stored and answered (202, status "pending", or the stored status of a replay); the
+applier (vendors.applier) applies it in the background, and the status URL reports the outcome.
     GET  /ices/v1/messages?since=&$top=   recent copies of the tenants that approved the vendor
     GET  /ices/v1/ping                    authenticated no-op (benchmarks, health checks)
 
@@ -27,7 +30,16 @@ from ramparts.api.auth import require_scopes, services_of
 from ramparts.errors import InvalidInput, NotFound
 from ramparts.identity.scopes import VERDICT_SUBMIT
 from ramparts.identity.tokens import Principal
-from ramparts.vendors.intake import VendorCaller, VerdictBatch, VerdictSubmission, submit, vendor_caller, verdict_status
+from ramparts.vendors.applier import applier
+from ramparts.vendors.intake import (
+    Accepted,
+    VendorCaller,
+    VerdictBatch,
+    VerdictSubmission,
+    accept,
+    vendor_caller,
+    verdict_status,
+)
 from ramparts.vendors.listing import MAX_PAGE, list_messages
 
 MAX_BODY = 5 * 1024 * 1024
@@ -75,18 +87,28 @@ async def _caller(request: Request, principal: Principal) -> VendorCaller:
 async def submit_one(
     body: VerdictSubmission, request: Request, response: Response, principal: Submitter
 ) -> dict[str, Any]:
-    caller = await _caller(request, principal)
-    (outcome,) = await run_in_threadpool(submit, services_of(request), caller, [body])
+    (outcome,) = await _accept(request, principal, [body])
     if outcome.status == "notFound":
         raise NotFound("message not found")
     response.headers["Location"] = f"{PREFIX}/verdicts/{outcome.id}"
     return {**outcome.as_json(), "location": f"{PREFIX}/verdicts/{outcome.id}"}
 
 
+async def _accept(request: Request, principal: Principal, items: list[VerdictSubmission]) -> list[Accepted]:
+    services = services_of(request)
+
+    def run() -> list[Accepted]:
+        answers = accept(services, vendor_caller(services, principal), items)
+        if any(a.status == "pending" for a in answers):
+            applier(services).wake()
+        return answers
+
+    return await run_in_threadpool(run)
+
+
 async def submit_batch(body: VerdictBatch, request: Request, principal: Submitter) -> dict[str, Any]:
-    """Up to 1,000 verdicts in one transaction; each answers on its own (completed or notFound)."""
-    caller = await _caller(request, principal)
-    outcomes = await run_in_threadpool(submit, services_of(request), caller, body.verdicts)
+    """Up to 1,000 verdicts in one transaction; each answers on its own (pending, or notFound)."""
+    outcomes = await _accept(request, principal, body.verdicts)
     value = []
     for outcome in outcomes:
         item = outcome.as_json()

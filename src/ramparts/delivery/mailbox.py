@@ -42,14 +42,15 @@ class MailboxBackend(Protocol):
         Returns its ref."""
         ...
 
-    def locate(self, recipient: str, network_message_id: str) -> StoredCopy | None:
-        """Find the copy, wherever the user moved it; None when the user deleted it."""
+    def locate(self, recipient: str, network_message_id: str, *, ref: str = "") -> StoredCopy | None:
+        """Find the copy, wherever the user moved it; None when the user deleted it. `ref` (what deliver or
+        move returned) is where to look first."""
         ...
 
-    def move(self, recipient: str, network_message_id: str, folder: Folder) -> StoredCopy | None:
+    def move(self, recipient: str, network_message_id: str, folder: Folder, *, ref: str = "") -> StoredCopy | None:
         """Move the copy to a folder; None when it is gone."""
         ...
 
-    def remove(self, recipient: str, network_message_id: str) -> bool:
+    def remove(self, recipient: str, network_message_id: str, *, ref: str = "") -> bool:
         """Take the copy out of the mailbox (into quarantine); False when it was already gone."""
         ...

@@ -20,6 +20,12 @@ from pathlib import Path
 from ramparts.delivery.mailbox import Folder, StoredCopy
 
 _SUBDIRS = ("tmp", "new", "cur")
+TRASH = ".trash"
+# Maildir info flags (D, F, P, R, S, T) in their sorted order, every subset, the usual ones first.
+_FLAG_SETS = sorted(
+    ("".join(c for i, c in enumerate("DFPRST") if mask >> i & 1) for mask in range(64)),
+    key=lambda flags: (len(flags), "S" not in flags, flags),
+)
 
 
 def _safe_mailbox_name(recipient: str) -> str:
@@ -77,7 +83,26 @@ class MaildirBackend:
             (path / sub).mkdir(parents=True, exist_ok=True)
         self._made.add(path)
 
-    def _find(self, recipient: str, key: str) -> tuple[Path, Folder] | None:
+    def _at_ref(self, recipient: str, key: str, ref: str) -> tuple[Path, Folder] | None:
+        """The file where delivery (or the last move) left it, found with a few stats: in new/ under its
+        name, or in cur/ with flags after ':2,' (a client that reads it renames it so)."""
+        if not ref or key not in ref:
+            return None
+        path = self.root / ref
+        base = path.name.partition(":")[0]
+        folder_dir = path.parent.parent
+        folder = next((f for f in Folder if self.folder_path(recipient, f) == folder_dir), None)
+        if folder is None:
+            return None
+        for candidate in (path, folder_dir / "new" / base, *(folder_dir / "cur" / f"{base}:2,{f}" for f in _FLAG_SETS)):
+            if candidate.is_file():
+                return candidate, folder
+        return None
+
+    def _find(self, recipient: str, key: str, ref: str = "") -> tuple[Path, Folder] | None:
+        known = self._at_ref(recipient, key, ref)
+        if known is not None:
+            return known
         for folder in Folder:
             base = self.folder_path(recipient, folder)
             for sub in ("new", "cur"):
@@ -107,16 +132,16 @@ class MaildirBackend:
         os.replace(tmp, final)
         return str(final.relative_to(self.root))
 
-    def locate(self, recipient: str, network_message_id: str) -> StoredCopy | None:
-        found = self._find(recipient, copy_key(recipient, network_message_id))
+    def locate(self, recipient: str, network_message_id: str, *, ref: str = "") -> StoredCopy | None:
+        found = self._find(recipient, copy_key(recipient, network_message_id), ref)
         if found is None:
             return None
         path, folder = found
         flags = path.name.partition(":2,")[2]
         return StoredCopy(str(path.relative_to(self.root)), folder, read="S" in flags)
 
-    def move(self, recipient: str, network_message_id: str, folder: Folder) -> StoredCopy | None:
-        found = self._find(recipient, copy_key(recipient, network_message_id))
+    def move(self, recipient: str, network_message_id: str, folder: Folder, *, ref: str = "") -> StoredCopy | None:
+        found = self._find(recipient, copy_key(recipient, network_message_id), ref)
         if found is None:
             return None
         path, current = found
@@ -132,13 +157,36 @@ class MaildirBackend:
         flags = path.name.partition(":2,")[2]
         return StoredCopy(str(destination.relative_to(self.root)), folder, read="S" in flags)
 
-    def remove(self, recipient: str, network_message_id: str) -> bool:
-        found = self._find(recipient, copy_key(recipient, network_message_id))
+    def remove(self, recipient: str, network_message_id: str, *, ref: str = "") -> bool:
+        """Takes the copy out of the mailbox by renaming it into root/.trash (never a mailbox name: those
+        do not start with a dot): unlinking frees blocks, which on a discard-mounted disk costs
+        milliseconds per file; `empty_trash()` does that off the hot path."""
+        found = self._find(recipient, copy_key(recipient, network_message_id), ref)
         if found is None:
             return False
-        found[0].unlink()
+        trash = self.root / TRASH
+        if trash not in self._made:
+            trash.mkdir(parents=True, exist_ok=True)
+            self._made.add(trash)
+        os.replace(found[0], trash / found[0].name)
         self._sync_dir(found[0].parent)
         return True
+
+    def empty_trash(self) -> int:
+        """Delete the removed copies' files; returns how many (safe at any time, from any thread)."""
+        removed = 0
+        try:
+            entries = os.scandir(self.root / TRASH)
+        except FileNotFoundError:
+            return 0
+        with entries:
+            for item in entries:
+                try:
+                    os.unlink(item.path)
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
 
 
 def _fsync_dir(path: Path) -> None:

@@ -77,11 +77,11 @@ class RelayBackend:
             except (OSError, smtplib.SMTPException):
                 client.close()
 
-    def locate(self, recipient: str, network_message_id: str) -> StoredCopy | None:
+    def locate(self, recipient: str, network_message_id: str, *, ref: str = "") -> StoredCopy | None:
         return None
 
-    def move(self, recipient: str, network_message_id: str, folder: Folder) -> StoredCopy | None:
+    def move(self, recipient: str, network_message_id: str, folder: Folder, *, ref: str = "") -> StoredCopy | None:
         return None
 
-    def remove(self, recipient: str, network_message_id: str) -> bool:
+    def remove(self, recipient: str, network_message_id: str, *, ref: str = "") -> bool:
         return False

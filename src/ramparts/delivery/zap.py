@@ -11,7 +11,11 @@ clock); malware and phishing act whether the copy was read or not, spam (and Jun
 only while unread; each family obeys its policy switch (malware_zap, phish_zap, spam_zap) except
 high-confidence phishing, which always acts; only the policy actions "move to Junk" and "quarantine"
 act (and a vendor "Deleted" verdict soft-deletes); nothing happens when a same-or-stronger action
-already applied (strength: Inbox < Junk < Deleted Items < Quarantine < hard delete).
+already applied (strength: Inbox < Junk < Deleted Items < Quarantine < hard delete). A sender or
+domain on the tenant allow list (as it stands when the verdict arrives) stops ZAP for every verdict
+but malware and high-confidence phishing ("can be overridden by safe senders ... other allows"): ZAP
+takes no action, so no EmailPostDeliveryEvents row is written; the verdict's status shows the reason
+allowedSenderByTenantAllowBlockList. Admin remediation ignores allow entries.
 
 Every action that reached the mailbox adds one EmailPostDeliveryEvents row and moves EmailEvents'
 Latest* columns. Choices (Defender documents no vocabulary for these columns):
@@ -42,7 +46,9 @@ from typing import Any, Literal, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ramparts.delivery.backends import backend_for
 from ramparts.delivery.mailbox import Folder, MailboxBackend
+from ramparts.detection.builtin.lists import domain_matches
 from ramparts.domain.enums import DeliveryLocation, EmailDirection, LatestDeliveryAction, PostDeliveryActionType
 from ramparts.domain.verdicts import Verdict
 from ramparts.errors import InvalidInput, NotFound
@@ -50,7 +56,7 @@ from ramparts.identity.audit import record
 from ramparts.policy.decide import QUARANTINE_TYPES, Decision
 from ramparts.policy.presets import ThreatPolicy
 from ramparts.services import Services
-from ramparts.store.models import AcceptedDomain, MessageCopy, MessageRecord, QuarantineRecord
+from ramparts.store.models import AcceptedDomain, ListEntry, MessageCopy, MessageRecord, QuarantineRecord
 from ramparts.telemetry.rows import Row, as_json, report_id
 
 log = logging.getLogger(__name__)
@@ -107,6 +113,10 @@ LOCATION_STRENGTH: dict[str, int] = {
     DeliveryLocation.DROPPED: 4,
     DeliveryLocation.FAILED: 4,
 }
+_ALLOW_CANNOT_OVERRIDE = {Verdict.MALWARE, Verdict.HIGH_CONFIDENCE_PHISH}
+_ALLOWS = "zap.allow_entries"
+ALLOWED_BY_TENANT = "allowedSenderByTenantAllowBlockList"
+"""Graph's submission result detail for a sender on the Tenant Allow/Block List (mdo-schema.md)."""
 _IN_MAILBOX = {DeliveryLocation.INBOX.value, DeliveryLocation.JUNK.value, DeliveryLocation.DELETED_ITEMS.value}
 _ACTION_FOR_LOCATION = {
     DeliveryLocation.JUNK: "moveToJunk",
@@ -170,6 +180,38 @@ def zap_plan(
     return ZapPlan(action, "", action_type, unread_only)
 
 
+def allow_override(
+    verdict: Verdict, senders: tuple[str, ...], allowed_senders: frozenset[str], allowed_domains: tuple[str, ...]
+) -> str:
+    """Pure: the reason a tenant allow entry keeps ZAP off this copy, or "" (mdo-schema.md section 5:
+    allows override ZAP, but never for malware or high confidence phishing, as at delivery)."""
+    if verdict in _ALLOW_CANNOT_OVERRIDE:
+        return ""
+    addresses = {a.lower() for a in senders if a}
+    if addresses & allowed_senders or any(
+        domain_matches(a.rpartition("@")[2], entry) for a in addresses if "@" in a for entry in allowed_domains
+    ):
+        return ALLOWED_BY_TENANT
+    return ""
+
+
+def _allow_entries(session: Session, tenant_id: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The tenant's sender and domain allow entries, read once per session (they are current: an entry
+    added after delivery still stops ZAP)."""
+    cache: dict[str, tuple[frozenset[str], tuple[str, ...]]] = session.info.setdefault(_ALLOWS, {})
+    if tenant_id not in cache:
+        rows = session.execute(
+            select(ListEntry.kind, ListEntry.value).where(
+                ListEntry.tenant_id == tenant_id, ListEntry.action == "allow", ListEntry.kind.in_(("sender", "domain"))
+            )
+        ).all()
+        cache[tenant_id] = (
+            frozenset(v.lower() for k, v in rows if k == "sender"),
+            tuple(v.lower() for k, v in rows if k == "domain"),
+        )
+    return cache[tenant_id]
+
+
 # ------------------------------------------------------------------------------------------- backends
 
 _MAILBOX = "delivery.mailbox"
@@ -177,19 +219,10 @@ _MAILBOX = "delivery.mailbox"
 
 def mailbox_backend(services: Services) -> MailboxBackend:
     """The backend that holds delivered copies: services.extras["delivery.mailbox"] when set (tests set
-    theirs), else Maildir under data_dir, or the relay (which cannot move mail: ActionResult NotSupported)."""
+    theirs), else the one the settings choose (the relay cannot move mail: ActionResult NotSupported)."""
     found = services.extras.get(_MAILBOX)
     if found is None:
-        settings = services.settings
-        if settings.relay_host:
-            from ramparts.delivery.relay import RelayBackend
-
-            found = RelayBackend.from_address(settings.relay_host, settings.relay_protocol)
-        else:
-            from ramparts.delivery.maildir import MaildirBackend
-
-            found = MaildirBackend(settings.mail_dir)
-        services.extras[_MAILBOX] = found
+        found = services.extras[_MAILBOX] = backend_for(services.settings)
     return found  # type: ignore[return-value]
 
 
@@ -270,6 +303,11 @@ def execute(
     """Act on one copy in the mailbox and in the control plane (the caller commits). Returns the result
     with its telemetry row (not queued), or Skipped when the copy was read spam (ZAP leaves it)."""
     spec = ACTIONS[action]
+    if context.trigger != TRIGGER_ADMIN:
+        entries = _allow_entries(session, copy.tenant_id)
+        allowed = allow_override(Verdict(copy.verdict), (message.from_address, message.mail_from), *entries)
+        if allowed:
+            return Skipped(allowed)
     backend = mailbox_backend(services)
     source = copy.latest_location
     result = SUCCESS
@@ -283,18 +321,26 @@ def execute(
         result = NOT_SUPPORTED
     else:
         try:
-            stored = backend.locate(copy.recipient, copy.network_message_id) if context.only_if_unread else None
+            stored = (
+                backend.locate(copy.recipient, copy.network_message_id, ref=copy.mailbox_ref)
+                if context.only_if_unread
+                else None
+            )
             if context.only_if_unread and stored is None:
                 result = ALREADY_DELETED
             elif stored is not None and stored.read:
                 return Skipped("spamAlreadyRead")
             elif spec.folder is not None:
-                moved = backend.move(copy.recipient, copy.network_message_id, spec.folder)
+                moved = backend.move(copy.recipient, copy.network_message_id, spec.folder, ref=copy.mailbox_ref)
                 result = SUCCESS if moved is not None else ALREADY_DELETED
                 if moved is not None:
                     copy.mailbox_ref = moved.ref
             else:
-                result = SUCCESS if backend.remove(copy.recipient, copy.network_message_id) else ALREADY_DELETED
+                result = (
+                    SUCCESS
+                    if backend.remove(copy.recipient, copy.network_message_id, ref=copy.mailbox_ref)
+                    else ALREADY_DELETED
+                )
                 if result == SUCCESS:
                     copy.mailbox_ref = ""
         except Exception:  # a mailbox that fails must leave a recorded result, not a half-done request

@@ -1,5 +1,8 @@
 """The DNS resolver behind SPF, DKIM and DMARC: dnspython with a bounded, TTL-aware cache.
 
+`ZoneResolver` answers from a local RFC 1035 zone file instead (the `dns_zone_file` setting; the demo
+writes one for its sending domains): names not in the file are NXDOMAIN, and nothing goes on the network.
+
 Lookups are synchronous (pyspf and dkimpy call them from inside their own code); async callers go
 through `Resolver.run_in_thread` or the `a*` helpers. `cache_only()` gives a view that answers from the
 cache and raises `CacheMiss` otherwise, so that a check whose lookups are all cached can run on the
@@ -9,18 +12,27 @@ event loop without a thread hop.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 import dns.exception
 import dns.name
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
 import dns.resolver
+import dns.zone
 
-from ramparts.errors import RampartsError
+from ramparts.errors import ConfigError, RampartsError
+
+if TYPE_CHECKING:
+    from ramparts.config import Settings
 
 RecordType = Literal["TXT", "A", "AAAA", "MX", "PTR"]
 Answer = list[str] | list[tuple[bytes, ...]] | list[tuple[int, str]]
@@ -200,17 +212,7 @@ class Resolver(_Lookups):
         rrset = answer.rrset
         if rrset is None:
             return [], min(s.negative_ttl, s.max_ttl)
-        ttl = min(max(float(rrset.ttl), s.min_ttl), s.max_ttl)
-        values: Answer
-        if rdtype == "TXT":
-            values = [tuple(rdata.strings) for rdata in rrset]
-        elif rdtype in ("A", "AAAA"):
-            values = [str(rdata.address) for rdata in rrset]
-        elif rdtype == "MX":
-            values = [(int(rdata.preference), rdata.exchange.to_text(omit_final_dot=True)) for rdata in rrset]
-        else:
-            values = [rdata.target.to_text(omit_final_dot=True) for rdata in rrset]
-        return values, ttl
+        return _values(rrset, rdtype), min(max(float(rrset.ttl), s.min_ttl), s.max_ttl)
 
 
 class CachedView(_Lookups):
@@ -228,8 +230,66 @@ class CachedView(_Lookups):
         return value
 
 
-Lookup = Resolver | CachedView
-"""What the checks take: the resolver itself, or its cache-only view."""
+class ZoneResolver(_Lookups):
+    """Answers from one zone file and nothing else: NXDOMAIN (an empty answer) for every name not in it.
+
+    The file is read with the root as its origin, so it can hold several domains, each after its own
+    `$ORIGIN`. CNAMEs inside the file are followed; wildcards are not expanded.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._zone = dns.zone.from_file(os.fspath(path), origin=dns.name.root, relativize=False, check_origin=False)
+        except (OSError, dns.exception.DNSException) as exc:
+            raise ConfigError(f"cannot read the DNS zone file {path}: {exc}") from exc
+
+    def cache_only(self) -> ZoneResolver:
+        """Every answer is local, so the cache-only view is the resolver itself."""
+        return self
+
+    def _get(self, name: str, rdtype: RecordType) -> Answer:
+        try:
+            owner = dns.name.from_text(_normalise(name) or ".")
+        except dns.exception.DNSException:
+            return []
+        wanted = dns.rdatatype.from_text(rdtype)
+        for _ in range(8):
+            node = self._zone.get_node(owner)
+            if node is None:
+                return []
+            rdataset = node.get_rdataset(dns.rdataclass.IN, wanted)
+            if rdataset is not None:
+                return _values(rdataset, rdtype)
+            alias = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.CNAME)
+            if alias is None:
+                return []
+            owner = alias[0].target
+        return []
+
+
+Lookup = Resolver | CachedView | ZoneResolver
+"""What the checks take: the resolver itself, its cache-only view, or a zone file's answers."""
+
+DnsSource = Resolver | ZoneResolver
+"""What an engine is built with."""
+
+
+def resolver_from_settings(settings: Settings) -> DnsSource:
+    """The zone file when `dns_zone_file` is set (relative paths are inside the data directory), else the network."""
+    if settings.dns_zone_file is not None:
+        return ZoneResolver(settings.data_dir / settings.dns_zone_file)
+    return Resolver(ResolverSettings(nameserver=settings.dns_nameserver, timeout=settings.dns_timeout))
+
+
+def _values(rrset: dns.rdataset.Rdataset, rdtype: RecordType) -> Answer:
+    if rdtype == "TXT":
+        return [tuple(rdata.strings) for rdata in rrset]
+    if rdtype in ("A", "AAAA"):
+        return [str(rdata.address) for rdata in rrset]
+    if rdtype == "MX":
+        return [(int(rdata.preference), rdata.exchange.to_text(omit_final_dot=True)) for rdata in rrset]
+    return [rdata.target.to_text(omit_final_dot=True) for rdata in rrset]
 
 
 def _normalise(name: str) -> str:

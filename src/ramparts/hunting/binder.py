@@ -142,7 +142,10 @@ class RowScope:
 
     def ref(self, name: str) -> exp.Column:
         self.used.add(name)
-        return exp.column(name, table=self.qualifier, quoted=True)
+        column = exp.Column(this=exp.Identifier(this=name, quoted=True))  # as exp.column(), built directly
+        if self.qualifier is not None:
+            column.set("table", exp.Identifier(this=self.qualifier, quoted=True))
+        return column
 
 
 def match_names(pattern: str, names: list[str]) -> list[str]:

@@ -25,13 +25,21 @@ def lit(value: object) -> exp.Expr:
         return exp.Null()
     if isinstance(value, bool):
         return exp.Boolean(this=value)
+    if type(value) is int and value >= 0:  # what Literal.number gives, without its parse-back check
+        return exp.Literal(this=str(value), is_string=False)
     if isinstance(value, int | float):
         return exp.Literal.number(value)
     return exp.Literal.string(str(value))
 
 
+_DATA_TYPES: dict[str, exp.DataType] = {}  # DataType.build parses its text with sqlglot's parser
+
+
 def cast(expr: exp.Expr, sql_type: str) -> exp.Expr:
-    return exp.Cast(this=expr, to=exp.DataType.build(sql_type))
+    data_type = _DATA_TYPES.get(sql_type)
+    if data_type is None:
+        data_type = _DATA_TYPES[sql_type] = exp.DataType.build(sql_type)
+    return exp.Cast(this=expr, to=data_type.copy())
 
 
 class Flavor(ABC):
@@ -57,15 +65,20 @@ class Flavor(ABC):
         """KQL tostring(dynamic): a JSON string's text, otherwise the JSON text."""
         ...
 
+    def json_string_or_empty(self, value: exp.Expr) -> exp.Expr | None:
+        """A JSON string's text, '' for anything else, where that is cheaper than json_to_string; None
+        when it is not. Equal to json_to_string for a comparison with a text no other JSON value prints as."""
+        return None
+
     @abstractmethod
     def json_strings(self, value: exp.Expr) -> exp.Expr:
         """A JSON array as an SQL array of strings (tostring of each element)."""
         ...
 
     @abstractmethod
-    def json_elements(self, value: exp.Expr, pairs: bool = False) -> exp.Expr:
+    def json_elements(self, value: exp.Expr, pairs: bool = False, strings: bool = False) -> exp.Expr:
         """A JSON array (or bag: one {key: value} bag per property, or [key, value] with `pairs`) as an
-        SQL array of JSON texts."""
+        SQL array of JSON texts; with `strings`, of each element's tostring() instead."""
         ...
 
     @abstractmethod

@@ -52,7 +52,7 @@ class ClickHouseFlavor(Flavor):
             key = lit(index + 1 if index >= 0 else index)
         elif not (isinstance(key, exp.Literal) and key.is_string):
             key = fn("if", exp.GTE(this=key, expression=lit(0)), exp.Add(this=key, expression=lit(1)), key)
-        text = fn("ifNull", value, lit(""))
+        text = fn("ifNull", _unparsed(value), lit(""))
         raw = fn("nullIf", fn("JSONExtractRaw", text, key), lit(""))
         if key_is_string or (isinstance(key, exp.Literal) and key.is_string):
             return raw
@@ -61,9 +61,17 @@ class ClickHouseFlavor(Flavor):
         return fn("if", is_array, raw, exp.Null())
 
     def json_to_string(self, value: exp.Expr) -> exp.Expr:
-        is_string = exp.EQ(this=cast(fn("JSONType", value), "VARCHAR"), expression=lit("String"))
-        is_null = exp.EQ(this=cast(fn("JSONType", value), "VARCHAR"), expression=lit("Null"))
-        return fn("multiIf", is_string, fn("JSONExtractString", value), is_null, exp.Null(), value)
+        # x.k: read the member in place (JSONType(x, k) is 'Null' when k is missing) rather than
+        # re-parsing the extracted text twice more
+        path = _member_path(value) or [value]
+        json_type = cast(fn("JSONType", *(p.copy() for p in path)), "VARCHAR")
+        is_string = exp.EQ(this=json_type, expression=lit("String"))
+        is_null = exp.EQ(this=json_type.copy(), expression=lit("Null"))
+        return fn("multiIf", is_string, fn("JSONExtractString", *(p.copy() for p in path)), is_null, exp.Null(), value)
+
+    def json_string_or_empty(self, value: exp.Expr) -> exp.Expr | None:
+        path = _member_path(value)
+        return fn("JSONExtractString", *path) if path else None
 
     def json_strings(self, value: exp.Expr) -> exp.Expr:
         x = exp.to_identifier("x")
@@ -77,7 +85,7 @@ class ClickHouseFlavor(Flavor):
             "arrayMap", exp.Lambda(this=body, expressions=[x]), fn("JSONExtractArrayRaw", fn("ifNull", value, lit("")))
         )
 
-    def json_elements(self, value: exp.Expr, pairs: bool = False) -> exp.Expr:
+    def json_elements(self, value: exp.Expr, pairs: bool = False, strings: bool = False) -> exp.Expr:
         k = exp.to_identifier("k")
         v = fn("ifNull", value, lit(""))
         opening, middle, closing = ("[", ",", "]") if pairs else ("{", ":", "}")
@@ -90,11 +98,16 @@ class ClickHouseFlavor(Flavor):
             lit(closing),
         )
         bag = fn("arrayMap", exp.Lambda(this=bag_item, expressions=[k]), fn("JSONExtractKeys", v))
+        elements = fn("JSONExtractArrayRaw", v)
+        if strings:
+            x = exp.to_identifier("x")
+            text = self.json_to_string(exp.column(x))
+            elements = fn("arrayMap", exp.Lambda(this=text, expressions=[x]), elements)
         return fn(
             "if",
             exp.EQ(this=cast(fn("JSONType", v), "VARCHAR"), expression=lit("Object")),
             bag,
-            fn("JSONExtractArrayRaw", v),
+            elements,
         )
 
     def null_as_one_element(self, array: exp.Expr, value: exp.Expr) -> exp.Expr:
@@ -284,3 +297,38 @@ class ClickHouseFlavor(Flavor):
 
     def int_div(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
         return fn("intDiv", a, b)
+
+
+def _unparsed(value: exp.Expr) -> exp.Expr:
+    """x for parse_json(x) (CASE WHEN isValidJSON(x) THEN x ELSE toJSONString(x) END): ClickHouse's JSON
+    readers see no members in invalid JSON, just as in the JSON string parse_json makes of it."""
+    if isinstance(value, exp.Case) and len(value.args.get("ifs") or []) == 1:
+        (branch,) = value.args["ifs"]
+        test, default, text = branch.this, value.args.get("default"), branch.args.get("true")
+        if (
+            isinstance(test, exp.Anonymous)
+            and str(test.this) == "isValidJSON"
+            and len(test.expressions) == 1
+            and isinstance(text, exp.Expr)
+            and test.expressions[0] == text
+            and isinstance(default, exp.Anonymous)
+            and str(default.this) == "toJSONString"
+            and default.expressions == test.expressions
+        ):
+            return text
+    return value
+
+
+def _member_path(value: exp.Expr) -> list[exp.Expr] | None:
+    """[text, key] when value is json_get's nullIf(JSONExtractRaw(text, key), '') for a string key."""
+    if isinstance(value, exp.Anonymous) and str(value.this) == "nullIf" and len(value.expressions) == 2:
+        inner, empty = value.expressions
+        if (
+            isinstance(inner, exp.Anonymous)
+            and str(inner.this) == "JSONExtractRaw"
+            and len(inner.expressions) == 2
+            and isinstance(empty, exp.Literal)
+            and empty.this == ""
+        ):
+            return list(inner.expressions)
+    return None

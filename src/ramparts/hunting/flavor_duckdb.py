@@ -63,7 +63,7 @@ class DuckDBFlavor(Flavor):
     def json_strings(self, value: exp.Expr) -> exp.Expr:
         return fn("json_extract_string", value, lit("$[*]"))
 
-    def json_elements(self, value: exp.Expr, pairs: bool = False) -> exp.Expr:
+    def json_elements(self, value: exp.Expr, pairs: bool = False, strings: bool = False) -> exp.Expr:
         j = value
         key = exp.to_identifier("k")
         opening = ("[", ",", "]") if pairs else ("{", ":", "}")  # [key, value] or {key: value}
@@ -90,7 +90,7 @@ class DuckDBFlavor(Flavor):
         bag = fn("list_transform", fn("json_keys", j), exp.Lambda(this=bag_item, expressions=[key]))
         return exp.Case(
             ifs=[exp.If(this=exp.EQ(this=fn("json_type", j), expression=lit("OBJECT")), true=bag)],
-            default=cast(fn("json_extract", j, lit("$[*]")), "VARCHAR[]"),
+            default=self.json_strings(j) if strings else cast(fn("json_extract", j, lit("$[*]")), "VARCHAR[]"),
         )
 
     def null_as_one_element(self, array: exp.Expr, value: exp.Expr) -> exp.Expr:

@@ -20,18 +20,15 @@ Handler = Callable[["ScalarLowerer", ast.Call], Typed]
 FUNCTIONS: dict[str, Handler] = {}
 
 _SERIES_ANALYSIS = (
-    "time-series analysis (seasonal decomposition, regression fits and outlier scoring over"
-    " make-series arrays) is not implemented; expand the series with mv-expand and compare the"
-    " values with your own thresholds instead"
+    "this time-series function (regression fits, forecasts, period detection, filters and fills over"
+    " make-series arrays) is not implemented; series_decompose, series_decompose_anomalies and"
+    " series_outliers are, or expand the series with mv-expand and compare the values yourself"
 )
 # Kusto functions that ramparts knows and refuses, with the reason (an unknown name is reported as such).
 REFUSED_FUNCTIONS: dict[str, str] = {
     name: _SERIES_ANALYSIS
     for name in (
-        "series_decompose",
-        "series_decompose_anomalies",
         "series_decompose_forecast",
-        "series_outliers",
         "series_periods_detect",
         "series_periods_validate",
         "series_fit_line",
@@ -435,5 +432,6 @@ from ramparts.hunting import (  # noqa: E402, F401
     functions_datetime,
     functions_place,
     functions_search,
+    functions_series,
     functions_text,
 )

@@ -117,6 +117,11 @@ _SYMBOLS = (
 )
 
 _NUMBER = re.compile(r"(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
+# the symbols that start with each character, in _SYMBOLS order (longest match first)
+_SYMBOLS_BY_FIRST: dict[str, tuple[str, ...]] = {
+    first: tuple(s for s in _SYMBOLS if s[0] == first) for first in {s[0] for s in _SYMBOLS}
+}
+_SPACE = re.compile(r"\s+")
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _UNIT = re.compile(r"[A-Za-z]+")
@@ -150,12 +155,12 @@ class Lexer:
         return error_at(self.text, self.pos if offset is None else offset, message)
 
     def _advance(self, count: int) -> None:
-        end = self.pos + count
-        while self.pos < end:
-            if self.text[self.pos] == "\n":
-                self.line += 1
-                self.line_start = self.pos + 1
-            self.pos += 1
+        start, end = self.pos, self.pos + count
+        newlines = self.text.count("\n", start, end)
+        if newlines:
+            self.line += newlines
+            self.line_start = self.text.rfind("\n", start, end) + 1
+        self.pos = end
 
     def _emit(self, kind: TokenKind, value: str, start: int, number: float | None = None) -> None:
         if start == self.pos:
@@ -186,7 +191,7 @@ class Lexer:
             elif ch.isalpha() or ch in "_$":
                 self._ident()
             else:
-                for symbol in _SYMBOLS:
+                for symbol in _SYMBOLS_BY_FIRST.get(ch, ()):
                     if text.startswith(symbol, start):
                         if symbol == "!" and self._negated_op():
                             break
@@ -200,7 +205,9 @@ class Lexer:
         text = self.text
         while self.pos < len(text):
             if text[self.pos].isspace():
-                self._advance(1)
+                space = _SPACE.match(text, self.pos)
+                assert space is not None
+                self._advance(space.end() - self.pos)
             elif text.startswith("//", self.pos):
                 end = text.find("\n", self.pos)
                 self._advance((len(text) if end < 0 else end) - self.pos)

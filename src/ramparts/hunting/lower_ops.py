@@ -11,7 +11,8 @@ from ramparts.hunting import ast
 from ramparts.hunting.aggregates import AGGREGATES, AggResult
 from ramparts.hunting.binder import BoundTabular, Env, FunctionLet, Relation, match_names
 from ramparts.hunting.dialects import cast, fn, lit
-from ramparts.hunting.lower_scalar import re_escape
+from ramparts.hunting.functions_series import is_multi_output, series_call
+from ramparts.hunting.lower_scalar import ScalarLowerer, re_escape
 from ramparts.hunting.lower_tabular import TabularLowerer, auto_name, col, operator, unique_name
 from ramparts.hunting.types import NULL, Typed, normalize_type
 
@@ -31,6 +32,22 @@ def _typed_column(value: Typed) -> str:
     return "string" if value.type == NULL else value.type
 
 
+def _assigned(lo: TabularLowerer, lowerer: ScalarLowerer, assign: ast.Assign, index: int) -> list[tuple[str, Typed]]:
+    """The columns one project/extend item assigns: one, or one per output of a function that returns
+    several (`extend (flag, score, baseline) = series_decompose_anomalies(y)`)."""
+    expr = assign.expr
+    if isinstance(expr, ast.Call) and is_multi_output(expr):
+        outputs = series_call(lowerer, expr)
+        if assign.names and len(assign.names) != len(outputs):
+            raise lo.ctx.error(assign.pos, f"{expr.name}() returns {len(outputs)} columns, not {len(assign.names)}")
+        stem = f"{expr.name}_{auto_name(expr.args[0], index)}"
+        return [(assign.names[i] if assign.names else f"{stem}_{suffix}", v) for i, (suffix, v) in enumerate(outputs)]
+    value = lowerer.lower(expr)
+    if len(assign.names) > 1:
+        raise lo.ctx.error(assign.pos, "a tuple assignment needs a function that returns several columns")
+    return [(assign.names[0] if assign.names else auto_name(expr, index), value)]
+
+
 @operator(ast.Project)
 def project(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Relation:
     assert isinstance(op, ast.Project)
@@ -45,19 +62,16 @@ def project(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> Re
             continue
         # every item reads the input row: Kusto does not let an item see a column assigned earlier in
         # the same operator (`extend M = N * 2, P = M + 1` is an unknown-column error for M)
-        value = lowerer.lower(assign.expr)
-        if len(assign.names) > 1:
-            raise lo.ctx.error(assign.pos, "a tuple assignment needs a function that returns several columns")
-        name = assign.names[0] if assign.names else auto_name(assign.expr, index)
-        kind = _typed_column(value)
-        names = [n for n, _ in columns]
-        if name in names:
-            position = names.index(name)
-            items[position] = (name, value.sql)
-            columns[position] = (name, kind)
-        else:
-            items.append((name, value.sql))
-            columns.append((name, kind))
+        for name, value in _assigned(lo, lowerer, assign, index):
+            kind = _typed_column(value)
+            names = [n for n, _ in columns]
+            if name in names:
+                position = names.index(name)
+                items[position] = (name, value.sql)
+                columns[position] = (name, kind)
+            else:
+                items.append((name, value.sql))
+                columns.append((name, kind))
     select = lo.wrap(rel, items)
     return Relation(select, columns, order=lo.keep_order(select, rel))
 
@@ -343,8 +357,13 @@ def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
         )
         values = [Typed(col(n), "dynamic") for n, _ in computed]
     targets: list[tuple[str, exp.Expr, str | None]] = []  # name, SQL array of JSON texts, typeof()
+    strings: set[str] = set()  # targets expanded straight to tostring() of each element
     for (name, node, type_name), value in zip(op.items, values, strict=True):
-        array = flavor.null_as_one_element(flavor.json_elements(value.sql, op.kind == "array"), value.sql.copy())
+        as_string = type_name is not None and normalize_type(type_name) == "string"
+        elements = flavor.json_elements(value.sql, op.kind == "array", strings=as_string)
+        array = flavor.null_as_one_element(elements, value.sql.copy())
+        if as_string:
+            strings.add(name or auto_name(node, 1))
         if limit is not None:
             array = flavor.array_slice(array, limit.sql.copy())
         targets.append((name or auto_name(node, 1), array, type_name))
@@ -366,17 +385,18 @@ def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
         items.append((op.index_name, cast(expanded.pop(), "BIGINT")))
         columns.append((op.index_name, "long"))
     for (target, _, _), sql in zip(targets, expanded, strict=True):
+        target_type = "string" if target in strings else "dynamic"
         if target in rel.names:
             position = rel.names.index(target)
             items[position] = (target, sql)
-            columns[position] = (target, "dynamic")
+            columns[position] = (target, target_type)
         else:
             items.append((target, sql))
-            columns.append((target, "dynamic"))
+            columns.append((target, target_type))
     result = Relation(lo.wrap(source, items), columns)
     conversions: dict[str, str] = {}
     for target, _, type_name in targets:
-        if type_name is None:
+        if type_name is None or target in strings:
             continue
         kind = normalize_type(type_name)
         if kind is None:

@@ -210,6 +210,13 @@ class ScalarLowerer:
     def compare(self, node: ast.Node, op: str, left: Typed, right: Typed) -> Typed:
         if not comparable(left.type, right.type):
             raise self.error(node, f"cannot compare {left.type} with {right.type} using '{op}'")
+        if op in ("==", "!=") and right.type == "dynamic" and _plain_text(left):
+            left, right = right, left
+        if op in ("==", "!=") and left.type == "dynamic" and _plain_text(right):
+            text = self.flavor.json_string_or_empty(left.sql)
+            if text is not None:
+                cls = exp.EQ if op == "==" else exp.NEQ
+                return Typed(cls(this=text, expression=right.sql), "bool")
         if left.type == "dynamic" and right.type not in ("dynamic", NULL):
             left = self.convert(left, right.type if right.type != "guid" else "string")
         elif right.type == "dynamic" and left.type not in ("dynamic", NULL):
@@ -413,3 +420,14 @@ class ScalarLowerer:
         alias = self.ctx.alias("s")
         select = exp.select(exp.column(name, quoted=True)).from_(relation.query.subquery(alias, copy=False), copy=False)
         return Typed(select, kind)
+
+
+def _plain_text(value: Typed) -> bool:
+    """A non-empty string constant that no JSON value but a string prints as (not 1, true, null, {...}):
+    dynamic == it holds only for a JSON string with that text."""
+    if value.type != "string" or not isinstance(value.const, str) or not value.const:
+        return False
+    try:
+        return isinstance(json.loads(value.const), str)
+    except ValueError:
+        return True

@@ -47,7 +47,10 @@ def operator(*kinds: type[ast.Operator]) -> Callable[[OpHandler], OpHandler]:
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
+    # the nodes built directly: exp.column() is twice as slow, and lowering makes thousands
+    if table is None:
+        return exp.Column(this=exp.Identifier(this=name, quoted=True))
+    return exp.Column(this=exp.Identifier(this=name, quoted=True), table=exp.Identifier(this=table, quoted=True))
 
 
 def auto_name(node: ast.Expr, index: int) -> str:
@@ -86,16 +89,22 @@ class TabularLowerer:
     def wrap(self, rel: Relation, items: list[tuple[str, exp.Expr]], alias: str | None = None) -> exp.Select:
         """SELECT items FROM (rel) AS alias, keeping rel's order when its sort columns are still there."""
         alias = alias or self.ctx.alias()
-        select = exp.select(*(self._aliased(sql, name) for name, sql in items)).from_(
-            rel.query.subquery(alias, copy=False), copy=False
+        # built directly rather than with exp.select().from_(): the builders copy and re-check each item
+        return exp.Select(
+            expressions=[self._aliased(sql, name) for name, sql in items],
+            from_=exp.From(this=rel.query.subquery(alias, copy=False)),
         )
-        return select
 
     @staticmethod
     def _aliased(sql: exp.Expr, name: str) -> exp.Expr:
-        if isinstance(sql, exp.Column) and sql.name == name and not sql.table:
-            return sql
-        return exp.alias_(sql, name, quoted=True, copy=False)
+        if isinstance(sql, exp.Column):
+            this = sql.args.get("this")
+            same = this.args.get("this") == name if type(this) is exp.Identifier else sql.name == name
+            if same and not sql.table:
+                return sql
+        if "alias" in sql.arg_types:  # alias_ sets the node's own alias (Unnest, Subquery, ...)
+            return exp.alias_(sql, name, quoted=True, copy=False)
+        return exp.Alias(this=sql, alias=exp.Identifier(this=name, quoted=True))
 
     @staticmethod
     def keep_order(select: exp.Select, rel: Relation) -> list[exp.Ordered]:

@@ -9,6 +9,8 @@ DISTINCT, in a set operation whose branches disagree, or when it expands rows (u
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from sqlglot import exp
 
 _ROW_EXPANDING = frozenset({"unnest", "arrayjoin"})
@@ -23,21 +25,69 @@ def prune(query: exp.Query) -> exp.Query:
     return query
 
 
-def _names_read(nodes: list[exp.Expr]) -> tuple[set[tuple[str, str]], bool]:
-    """(table qualifier or "", column name) of every column the nodes name, and whether one of them
-    is a star projection (`*` or `t.*`; count(*) reads no column)."""
-    names: set[tuple[str, str]] = set()
+_CLAUSES = ("where", "group", "having", "order", "qualify")
+
+
+def descendants(root: exp.Expr) -> Iterator[exp.Expr]:
+    """root and every node under it, each before its children; a node's children are read after the
+    caller has seen the node, so the caller may replace them. One generator for the whole walk:
+    about twice as fast as `Expr.walk`/`find_all`, which nest two per node."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        for value in node.args.values():
+            if isinstance(value, exp.Expr):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, exp.Expr))
+
+
+def _name(node: exp.Expr) -> str:
+    """node.alias_or_name, without its generic lookups for the two shapes projections have."""
+    kind = type(node)
+    if kind is exp.Alias:
+        alias = node.args.get("alias")
+        if type(alias) is exp.Identifier and alias.args.get("this"):
+            return str(alias.args["this"])
+    elif kind is exp.Column:
+        this = node.args.get("this")
+        if type(this) is exp.Identifier:
+            return str(this.args["this"])
+    return node.alias_or_name
+
+
+def _qualifier(column: exp.Column) -> str:
+    table = column.args.get("table")
+    return str(table.this) if isinstance(table, exp.Identifier) else column.table
+
+
+def _scan(nodes: Iterable[exp.Expr], columns: list[exp.Column], subqueries: list[exp.Subquery]) -> bool:
+    """Add every column (but `t.*`) and subquery under the nodes to the lists, in one walk; return
+    whether one of them is a star projection (`*` or `t.*`; count(*) reads no column)."""
     star = False
+    stack: list[exp.Expr] = []
     for node in nodes:
         if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star)):
             star = True
-            continue
-        for column in node.find_all(exp.Column):
-            if isinstance(column.this, exp.Star):
+        else:
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Column):
+            if isinstance(node.this, exp.Star):
                 star = True
             else:
-                names.add((column.table, column.name))
-    return names, star
+                columns.append(node)
+            continue  # a column holds only identifiers
+        if isinstance(node, exp.Subquery):
+            subqueries.append(node)
+        for value in node.args.values():
+            if isinstance(value, exp.Expr):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, exp.Expr))
+    return star
 
 
 def _expands_rows(projection: exp.Expr) -> bool:
@@ -45,11 +95,20 @@ def _expands_rows(projection: exp.Expr) -> bool:
         isinstance(projection, exp.Alias) and isinstance(projection.this, exp.Column)
     ):
         return False
-    for node in projection.find_all(exp.Anonymous, exp.Unnest, exp.Explode):
+    stack = [projection]
+    while stack:
+        node = stack.pop()
         if isinstance(node, exp.Unnest | exp.Explode):
             return True
         if isinstance(node, exp.Anonymous) and str(node.this).lower() in _ROW_EXPANDING:
             return True
+        if isinstance(node, exp.Column | exp.Literal):
+            continue
+        for value in node.args.values():
+            if isinstance(value, exp.Expr):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, exp.Expr))
     return False
 
 
@@ -77,7 +136,7 @@ def _prune_union(union: exp.Union, required: set[str] | None) -> None:
             _prune_query(branch, None)
         return
     first = selects[0]
-    keep = [i for i, p in enumerate(first.expressions) if p.alias_or_name in required or isinstance(p, exp.Star)]
+    keep = [i for i, p in enumerate(first.expressions) if _name(p) in required or isinstance(p, exp.Star)]
     if not keep:
         keep = [0]
     for select in selects:
@@ -90,80 +149,90 @@ def _prune_union(union: exp.Union, required: set[str] | None) -> None:
 
 
 def _prune_select(select: exp.Select, required: set[str] | None) -> None:
+    args = select.args
+    clauses = [args[k] for k in _CLAUSES if args.get(k)]
+    clause_columns: list[exp.Column] = []
+    clause_subqueries: list[exp.Subquery] = []
+    clause_star = _scan(clauses, clause_columns, clause_subqueries)
     projections = select.expressions
-    if required is not None and not select.args.get("distinct"):
-        clauses = [select.args[k] for k in ("where", "group", "having", "order", "qualify") if select.args.get(k)]
-        own, _ = _names_read(clauses)
+    if required is not None and not args.get("distinct"):
         # a clause of this select may name one of its computed projections by alias (not a plain column)
-        computed = {p.alias_or_name for p in projections if not isinstance(p, exp.Column)}
-        wanted = required | ({name for _, name in own} & computed)
-        kept = [p for p in projections if p.alias_or_name in wanted or isinstance(p, exp.Star) or _expands_rows(p)]
+        projected = [_name(p) for p in projections]
+        computed = {n for n, p in zip(projected, projections, strict=True) if not isinstance(p, exp.Column)}
+        wanted = required | ({c.name for c in clause_columns} & computed)
+        kept = [
+            p
+            for n, p in zip(projected, projections, strict=True)
+            if n in wanted or isinstance(p, exp.Star) or _expands_rows(p)
+        ]
         if not kept:
             kept = projections[:1]
         if len(kept) != len(projections):
             select.set("expressions", kept)
     # what this select reads from each of its sources
     sources: list[tuple[str, exp.Expr]] = []
-    from_ = select.args.get("from_") or select.args.get("from")
+    from_ = args.get("from_") or args.get("from")
     if from_ is not None and isinstance(from_.this, exp.Subquery):
         sources.append((from_.this.alias, from_.this))
-    for join in select.args.get("joins") or []:
+    joins = args.get("joins") or []
+    for join in joins:
         if isinstance(join.this, exp.Subquery):
             sources.append((join.this.alias, join.this))
     readers: list[exp.Expr] = list(select.expressions)
-    for key in ("where", "group", "having", "order", "qualify"):
-        if select.args.get(key):
-            readers.append(select.args[key])
-    for join in select.args.get("joins") or []:
+    for join in joins:
         if join.args.get("on"):
             readers.append(join.args["on"])
         if join.args.get("using"):
             readers.extend(join.args["using"])
-    names, star = _names_read(readers)
+    columns: list[exp.Column] = []
+    subqueries: list[exp.Subquery] = []
+    star = _scan(readers, columns, subqueries) or clause_star
+    columns += clause_columns
+    subqueries += clause_subqueries
+    names = {(_qualifier(c), c.name) for c in columns}
     for alias, source in sources:
         if star:
             _prune_query(source, None)
             continue
-        _narrow_picked_rows(source.this, alias, readers)
-        needed = {name for table, name in names if table in ("", alias)}
+        added = _narrow_picked_rows(source.this, alias, columns)
+        needed = {name for table, name in names if table in ("", alias)} | added
         _prune_query(source, needed)
     # scalar subqueries inside expressions (toscalar, in (subquery)) keep their own columns
-    for reader in readers:
-        for sub in reader.find_all(exp.Subquery):
-            if sub.parent_select is select:
-                _prune_query(sub.this, None)
+    for sub in subqueries:
+        if sub.parent_select is select:
+            _prune_query(sub.this, None)
 
 
 def _is_call(node: object, names: frozenset[str]) -> bool:
     return isinstance(node, exp.Anonymous) and str(node.this).lower() in names
 
 
-def _narrow_picked_rows(inner: exp.Expr, alias: str, readers: list[exp.Expr]) -> None:
+def _narrow_picked_rows(inner: exp.Expr, alias: str, columns: list[exp.Column]) -> set[str]:
     """arg_max(row(a, b, c, ...), key) whose reader takes only tuple_get(x, 2): keep only b in the row
     (and renumber the reader's tuple_get). arg_max(Timestamp, *) packs every column of the table,
-    but a later project usually reads a few."""
+    but a later project usually reads a few. Returns the names of the projections it adds."""
+    added: set[str] = set()
     if not isinstance(inner, exp.Select):
-        return
+        return added
     uses: dict[str, list[exp.Anonymous]] = {}
     bare: set[str] = set()
-    for reader in readers:
-        for column in reader.find_all(exp.Column):
-            if column.table not in ("", alias):
-                continue
-            parent = column.parent
-            if (
-                isinstance(parent, exp.Anonymous)
-                and _is_call(parent, _EXTRACT)
-                and len(parent.expressions) == 2
-                and parent.expressions[0] is column
-                and isinstance(parent.expressions[1], exp.Literal)
-                and not parent.expressions[1].is_string
-            ):
-                uses.setdefault(column.name, []).append(parent)
-            else:
-                bare.add(column.name)
+    for column in columns:
+        if _qualifier(column) not in ("", alias):
+            continue
+        parent = column.parent
+        if (
+            isinstance(parent, exp.Anonymous)
+            and _is_call(parent, _EXTRACT)
+            and len(parent.expressions) == 2
+            and parent.expressions[0] is column
+            and isinstance(parent.expressions[1], exp.Literal)
+            and not parent.expressions[1].is_string
+        ):
+            uses.setdefault(column.name, []).append(parent)
+        else:
+            bare.add(column.name)
     for projection in inner.expressions:
-        name = projection.alias_or_name
+        name = _name(projection)
         if name not in uses or name in bare:
             continue
         pick = projection.this if isinstance(projection, exp.Alias) else projection
@@ -173,9 +242,77 @@ def _narrow_picked_rows(inner: exp.Expr, alias: str, readers: list[exp.Expr]) ->
         if not isinstance(row, exp.Anonymous) or not _is_call(row, _TUPLE):
             continue
         wanted = sorted({int(use.expressions[1].this) for use in uses[name]})
-        if len(wanted) == len(row.expressions) or any(not 1 <= i <= len(row.expressions) for i in wanted):
+        if any(not 1 <= i <= len(row.expressions) for i in wanted):
             continue
-        row.set("expressions", [row.expressions[i - 1] for i in wanted])
-        renumber = {old: new for new, old in enumerate(wanted, start=1)}
-        for use in uses[name]:
-            use.expressions[1].replace(exp.Literal.number(renumber[int(use.expressions[1].this)]))
+        if len(wanted) < len(row.expressions):
+            row.set("expressions", [row.expressions[i - 1] for i in wanted])
+            renumber = {old: new for new, old in enumerate(wanted, start=1)}
+            for use in uses[name]:
+                use.expressions[1].replace(exp.Literal.number(renumber[int(use.expressions[1].this)]))
+        key_name = _pick_key_apart(inner, name, pick, row, uses[name])
+        if key_name:
+            added.add(key_name)
+        if isinstance(pick.parent, exp.Expr) and len(row.expressions) == 1:
+            _pick_one(pick, uses[name])
+    return added
+
+
+def _pick_one(pick: exp.Anonymous, uses: list[exp.Anonymous]) -> None:
+    """arg_max(row(x), key) as the plain aggregate of x. Those skip rows where x is null, so DuckDB
+    takes arg_max_null, and ClickHouse asks argMax(isNull(x), key) whether x is null at the max key
+    (a tie may answer for another row at the max, as arg_max itself may)."""
+    (value,) = pick.expressions[0].expressions
+    key = pick.expressions[1]
+    name = str(pick.this)
+    if name.lower() in ("arg_max", "arg_min"):
+        plain = exp.Anonymous(this=f"{name}_null", expressions=[value.copy(), key.copy()])
+    else:
+        null_flag = exp.Anonymous(this="isNull", expressions=[value.copy()])
+        is_null = exp.Anonymous(this=name, expressions=[null_flag, key.copy()])
+        plain = exp.Anonymous(
+            this="if",
+            expressions=[
+                exp.EQ(this=is_null, expression=exp.Literal.number(1)),
+                exp.Null(),
+                exp.Anonymous(this=name, expressions=[value.copy(), key.copy()]),
+            ],
+        )
+    pick.replace(plain)
+    for use in uses:
+        use.replace(use.expressions[0].copy())
+
+
+def _pick_key_apart(
+    inner: exp.Select, name: str, pick: exp.Anonymous, row: exp.Anonymous, uses: list[exp.Anonymous]
+) -> str | None:
+    """The key of arg_max(row(key, b), key) is max(key): read it from max() (and pick only b), which
+    spares the engine a wider tuple per row. The rest stays in one row: picked field by field, ties on
+    the key could mix rows."""
+    if len(pick.expressions) != 2:
+        return None
+    key = pick.expressions[1]
+    keyed = {i for i, e in enumerate(row.expressions, start=1) if e == key}
+    if not keyed:
+        return None
+    best = exp.Max(this=key.copy()) if str(pick.this).lower() in ("arg_max", "argmax") else exp.Min(this=key.copy())
+    rest = [i for i in range(1, len(row.expressions) + 1) if i not in keyed]
+    if not rest:  # only the key is read: max(key) replaces the pick
+        pick.replace(best)
+        for use in uses:
+            use.replace(use.expressions[0].copy())
+        return None
+    taken = {_name(projection) for projection in inner.expressions}
+    key_name = f"{name}_key"
+    while key_name in taken:
+        key_name += "_"
+    inner.append("expressions", exp.alias_(best, key_name, quoted=True))
+    renumber = {old: new for new, old in enumerate(rest, start=1)}
+    for use in uses:
+        index = int(use.expressions[1].this)
+        column = use.expressions[0]
+        if index in keyed:
+            use.replace(exp.column(key_name, table=column.args.get("table"), quoted=True))
+        else:
+            use.expressions[1].replace(exp.Literal.number(renumber[index]))
+    row.set("expressions", [row.expressions[i - 1] for i in rest])
+    return key_name

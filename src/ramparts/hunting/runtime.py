@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ramparts.errors import KqlError
 from ramparts.hunting.compiler import Dialect, compile_with_limit
+from ramparts.hunting.functions_series import register_chdb, register_duckdb
 from ramparts.telemetry import ddl
 from ramparts.telemetry.schema import Table
 
@@ -45,6 +46,7 @@ class DuckDBBackend:
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
         conn.execute("SET TimeZone = 'UTC'")
+        register_duckdb(conn)
 
     def execute(self, sql: str, row_cap: int, time_budget_s: float) -> tuple[list[str], list[tuple[Any, ...]], bool]:
         import duckdb
@@ -78,6 +80,7 @@ class ChdbBackend:
 
     def __init__(self, session: Any) -> None:
         self.session = session
+        register_chdb()
 
     def execute(self, sql: str, row_cap: int, time_budget_s: float) -> tuple[list[str], list[tuple[Any, ...]], bool]:
         # Per-query limits go into the query's own SETTINGS clause (compile_kql always ends ClickHouse

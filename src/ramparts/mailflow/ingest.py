@@ -14,7 +14,8 @@ from pathlib import Path
 from rich.progress import Progress
 
 from ramparts.config import Settings
-from ramparts.demo import DEMO_TENANTS, DemoTraffic
+from ramparts.demo import DEMO_TENANTS, DemoTraffic, demo_dns
+from ramparts.demo_dns import DemoDns
 from ramparts.mailflow.message import Envelope
 from ramparts.mailflow.runner import RunSummary, run_offline
 from ramparts.runtime import running_server
@@ -110,8 +111,35 @@ def ensure_demo_tenants(settings: Settings) -> None:
     sessions.kw["bind"].dispose()
 
 
+DEMO_DNS_DIR = Path("demo-dns")
+DEMO_ZONE = DEMO_DNS_DIR / "demo.zone"
+"""Where `ramparts demo` writes its zone, relative to the data directory (keys go in demo-dns/keys/)."""
+
+
+def install_demo_dns(settings: Settings, seed: int) -> tuple[Settings, DemoDns]:
+    """Write the demo's zone and DKIM keys into the data directory and point `dns_zone_file` at the zone.
+
+    The setting goes into the data directory's ramparts.toml too, so that `ramparts serve` on it checks
+    mail for the demo domains against the same records. A zone file the operator set is left alone.
+    """
+    dns = demo_dns(seed, key_dir=settings.data_dir / DEMO_DNS_DIR / "keys")
+    dns.write(settings.data_dir / DEMO_ZONE)
+    if settings.dns_zone_file is not None:
+        return settings, dns
+    config = settings.data_dir / "ramparts.toml"
+    existing = config.read_text() if config.exists() else ""
+    # First in the file: a top-level key must come before any [table].
+    config.write_text(f'dns_zone_file = "{DEMO_ZONE.as_posix()}"  # written by `ramparts demo`\n' + existing)
+    return settings.model_copy(update={"dns_zone_file": DEMO_ZONE}), dns
+
+
 def run_demo(settings: Settings, count: int, *, seed: int, progress: Progress) -> RunSummary:
     ensure_demo_tenants(settings)
-    traffic = DemoTraffic(seed, now=dt.datetime.now(dt.UTC))
+    configured = settings.dns_zone_file
+    settings, dns = install_demo_dns(settings, seed)
+    traffic = DemoTraffic(seed, now=dt.datetime.now(dt.UTC), dns=dns)
     items = ((envelope, raw) for envelope, raw, _ in traffic.messages(count))
-    return _run(settings, items, count, "demo traffic", progress)
+    summary = _run(settings, items, count, "demo traffic", progress)
+    if configured is None and running_server(settings.data_dir) is not None:
+        summary.errors.append("restart the server to check demo mail against the demo DNS zone (dns_zone_file)")
+    return summary

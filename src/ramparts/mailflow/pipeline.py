@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from ramparts.delivery.backends import backend_for
 from ramparts.delivery.mailbox import FOLDER_FOR_LOCATION, MailboxBackend
-from ramparts.delivery.maildir import MaildirBackend
 from ramparts.detection.engine import Engine, EngineVerdict
 from ramparts.detection.merge import MergedVerdict, merge
 from ramparts.domain.enums import DeliveryLocation
@@ -437,9 +437,4 @@ def _retention_days(decision: Decision, policy_days: int) -> int:
 
 
 def _default_mailbox(services: Services) -> MailboxBackend:
-    settings = services.settings
-    if settings.relay_host:
-        from ramparts.delivery.relay import RelayBackend
-
-        return RelayBackend.from_address(settings.relay_host, settings.relay_protocol)
-    return MaildirBackend(settings.mail_dir)
+    return backend_for(services.settings)

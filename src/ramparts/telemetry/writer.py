@@ -24,8 +24,9 @@ class TelemetryWriter:
     def __init__(
         self, store: TelemetryStore, *, max_rows: int = 5000, barrier: Callable[[], None] | None = None
     ) -> None:
-        """barrier runs after a batch is committed and before its callbacks: the pipeline passes os.sync,
-        so the Maildir files and blobs written without an fsync each are on disk before the spool lets go."""
+        """barrier runs after a batch is committed and before its callbacks: the services pass a sync of
+        the data directories' filesystems (services.disk_barrier), so the Maildir files and blobs written
+        without an fsync each are on disk before the spool lets go."""
         self.store = store
         self.barrier = barrier
         self.max_rows = max_rows

@@ -1,10 +1,12 @@
-"""Verdict intake: the vendor's submission shape, who may submit, and storing + applying verdicts.
+"""Verdict intake: the vendor's submission shape, who may submit, and accepting verdicts.
 
 A submission names a message by networkMessageId (optionally with its recipient: without one it
-applies to every recipient's copy), or by internetMessageId plus recipient. Idempotency: one stored
-VerdictRecord per (vendor, network message id, recipient or "", vendorVerdictId), enforced by the
-table's unique constraint; a replay finds the stored record and returns its stored result, acting
-zero more times. The work is done before the answer (202 + a status URL that stays readable).
+applies to every recipient's copy), or by internetMessageId plus recipient. Accepting checks that the
+message exists among the tenants that approved the vendor, stores the verdict as a pending
+VerdictIntake row (one transaction per request) and answers 202 with a status URL; the applier
+(vendors.applier) applies pending rows in batches in the background. Idempotency: one intake row per
+(vendor, message as named, recipient, vendorVerdictId): a replay returns the stored row and changes
+nothing; applying is idempotent again per VerdictRecord (vendors.batch).
 
 Messages of tenants that have not approved the vendor are invisible to it: "not found", exactly as
 for messages that do not exist.
@@ -13,9 +15,8 @@ for messages that do not exist.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -23,18 +24,22 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ramparts.delivery.zap import RemediationResult, deferred_sync, direction_of, mailbox_backend, preload, publish
 from ramparts.domain.verdicts import Verdict
 from ramparts.errors import Forbidden, NotFound
 from ramparts.identity.tokens import Principal
 from ramparts.services import Services
 from ramparts.store.base import new_id
-from ramparts.store.models import MessageCopy, MessageRecord, VerdictRecord
-from ramparts.vendors.apply import CopyOutcome, apply_vendor_verdict
-from ramparts.vendors.models import SUSPENDED, Vendor, VendorApproval
+from ramparts.store.models import MessageCopy, MessageRecord
+from ramparts.vendors.models import COMPLETED, NOT_FOUND, PENDING, SUSPENDED, Vendor, VendorApproval, VerdictIntake
 from ramparts.vendors.names import parse_verdict
+from ramparts.vendors.writelock import write_lock
 
 MAX_BATCH = 1000
+CALLER_TTL = dt.timedelta(seconds=5)
+"""How long a request may use a vendor's remembered status and approvals (one query pair per request
+otherwise). A suspension or a revoked approval still stops the vendor's verdicts at once: the applier
+reads both again before it acts."""
+_CALLERS = "vendors.callers"
 
 
 def _verdict(value: object) -> Verdict:
@@ -102,269 +107,213 @@ def vendor_caller(services: Services, principal: Principal) -> VendorCaller:
     """The vendor behind a token, with the tenants that approve it; Forbidden when suspended."""
     if principal.kind != "vendor" or not principal.vendor_id:
         raise Forbidden("the ICES API is for vendor apps; this app is not a vendor's")
+    key = (principal.vendor_id, principal.client_id)
+    now = services.clock()
+    cache: dict[tuple[str, str], tuple[dt.datetime, VendorCaller]] = services.extras.setdefault(_CALLERS, {})  # type: ignore[assignment]
+    hit = cache.get(key)
+    if hit is not None and dt.timedelta(0) <= now - hit[0] < CALLER_TTL:
+        return hit[1]
     with services.sessions() as session:
-        vendor = session.get(Vendor, principal.vendor_id)
-        if vendor is None:
-            raise Forbidden("this app's vendor is no longer registered")
-        if vendor.status == SUSPENDED:
-            raise Forbidden(
-                f"vendor {vendor.name!r} is suspended; its verdicts are refused until an admin reactivates it"
-            )
-        tenants = session.scalars(
-            select(VendorApproval.tenant_id).where(
-                VendorApproval.vendor_id == vendor.id, VendorApproval.revoked_at.is_(None)
-            )
-        ).all()
-        return VendorCaller(
-            vendor.id, vendor.name, vendor.detection_technology, principal.client_id, frozenset(tenants)
+        caller = load_caller(session, principal.vendor_id, principal.client_id)
+    cache[key] = (now, caller)
+    return caller
+
+
+def load_caller(session: Session, vendor_id: str, client_id: str) -> VendorCaller:
+    """The vendor and the tenants that approve it now; Forbidden when unknown or suspended."""
+    vendor = session.get(Vendor, vendor_id)
+    if vendor is None:
+        raise Forbidden("this app's vendor is no longer registered")
+    if vendor.status == SUSPENDED:
+        raise Forbidden(f"vendor {vendor.name!r} is suspended; its verdicts are refused until an admin reactivates it")
+    tenants = session.scalars(
+        select(VendorApproval.tenant_id).where(
+            VendorApproval.vendor_id == vendor.id, VendorApproval.revoked_at.is_(None)
         )
+    ).all()
+    return VendorCaller(vendor.id, vendor.name, vendor.detection_technology, client_id, frozenset(tenants))
 
 
-# ------------------------------------------------------------------------------------------ outcomes
+# ------------------------------------------------------------------------------------------- accept
+
+Key = tuple[str, str, str, str]
+"""(network message id, internet message id, recipient, vendorVerdictId), as the vendor named them."""
+
+
+def intake_key(item: VerdictSubmission) -> Key:
+    nmid = item.networkMessageId or ""
+    return (
+        nmid,
+        "" if nmid else item.internetMessageId or "",
+        (item.recipient or "").strip().lower(),
+        item.vendorVerdictId,
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Accepted:
+    """The answer for one submitted verdict: its status URL id, or notFound (id "")."""
+
     vendor_verdict_id: str
     id: str
     status: str
-    """completed, or notFound (no such message among the tenants that approved the vendor)."""
     replayed: bool = False
-    changed_outcome: bool = False
-    results: tuple[dict[str, Any], ...] = ()
+    outcome: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.id, "vendorVerdictId": self.vendor_verdict_id, "status": self.status}
-        if self.status != "notFound":
-            body["changedOutcome"] = self.changed_outcome
+        if self.status != NOT_FOUND:
             body["replayed"] = self.replayed
-            body["results"] = list(self.results)
+            if self.outcome:
+                body["changedOutcome"] = bool(self.outcome.get("changedOutcome"))
+                body["results"] = list(self.outcome.get("results", []))
         return body
 
 
-def record_json(record: VerdictRecord) -> dict[str, Any]:
-    """The status view of one stored vendor verdict."""
-    details = record.details or {}
-    return {
-        "id": record.id,
-        "vendorVerdictId": record.source_verdict_id,
-        "status": "completed",
-        "networkMessageId": record.network_message_id,
-        "internetMessageId": details.get("internetMessageId", ""),
-        "recipient": record.recipient,
-        "verdict": record.verdict,
-        "confidence": record.confidence,
-        "receivedDateTime": record.received_at.isoformat().replace("+00:00", "Z"),
-        "changedOutcome": record.changed_outcome,
-        "threatDetails": details.get("threatDetails", {}),
-        "results": details.get("results", []),
-    }
+def accept(services: Services, caller: VendorCaller, items: Sequence[VerdictSubmission]) -> list[Accepted]:
+    """Store the verdicts that name a message the caller may judge, as pending; one transaction."""
+    try:
+        return _accept(services, caller, items)
+    except IntegrityError:  # the same verdict was stored by a concurrent request: now it is a replay
+        return _accept(services, caller, items)
 
 
-# ------------------------------------------------------------------------------------------- submit
-
-_LOCK = threading.Lock()
-"""One submission at a time per process: two batches never act on the same copy at once."""
-
-
-@dataclass
-class _Plan:
-    item: VerdictSubmission
-    targets: dict[tuple[str, str], list[MessageCopy]] = field(default_factory=dict)
-    """(network message id, recipient or "") -> the copies that verdict record covers."""
-
-
-def submit(services: Services, caller: VendorCaller, items: Sequence[VerdictSubmission]) -> list[Outcome]:
-    """Store and apply verdicts; replays return the stored result. One transaction per call; the
-    mailbox's directory syncs are done once per call, before the transaction commits."""
-    with _LOCK:
-        try:
-            return _submit(services, caller, items)
-        except IntegrityError:  # another process stored the same verdict first: now it is a replay
-            return _submit(services, caller, items)
-
-
-def _submit(services: Services, caller: VendorCaller, items: Sequence[VerdictSubmission]) -> list[Outcome]:
+def _accept(services: Services, caller: VendorCaller, items: Sequence[VerdictSubmission]) -> list[Accepted]:
     now = services.clock()
-    remediations: list[RemediationResult] = []
-    outcomes: list[Outcome] = []
-    backend = mailbox_backend(services)
-    with services.sessions.begin() as session, session.no_autoflush, deferred_sync(backend):
-        plans = _resolve(session, caller, items)
-        existing = _existing(session, caller, items)
-        targets = [c for plan in plans for copies in plan.targets.values() for c in copies]
-        messages = _messages(session, sorted({c.network_message_id for c in targets}))
-        preload(session, targets)
-        directions: dict[str, str] = {}
-        new_rows: list[dict[str, Any]] = []
-        for plan in plans:
-            item = plan.item
-            if not plan.targets:
-                outcomes.append(Outcome(item.vendorVerdictId, "", "notFound"))
+    answers: list[Accepted] = []
+    with services.sessions() as session:
+        found = _known_targets(session, caller, items)
+        stored = _stored(session, caller, items)
+        rows: list[dict[str, Any]] = []
+        for item in items:
+            key = intake_key(item)
+            if key in stored:
+                row = stored[key]
+                answers.append(Accepted(item.vendorVerdictId, row[0], row[1], True, row[2] or None))
                 continue
-            records: list[VerdictRecord] = []
-            replayed = True
-            for (nmid, recipient), copies in plan.targets.items():
-                key = (nmid, recipient, item.vendorVerdictId)
-                stored = existing.get(key)
-                if stored is None:
-                    replayed = False
-                    message = messages[nmid]
-                    if nmid not in directions:
-                        directions[nmid] = direction_of(session, message.tenant_id, message.from_address)
-                    results: list[CopyOutcome] = []
-                    record_id = new_id()
-                    for copy in copies:
-                        result = apply_vendor_verdict(
-                            services,
-                            session,
-                            copy=copy,
-                            message=message,
-                            verdict=item.verdict,
-                            label=caller.label,
-                            event_key=record_id,
-                            actor=f"vendor:{caller.name}",
-                            now=now,
-                            direction=directions[nmid],
-                        )
-                        results.append(result)
-                        if result.remediation is not None:
-                            remediations.append(result.remediation)
-                    stored = _record(caller, item, message, recipient, record_id, results, now)
-                    new_rows.append(_columns(stored))
-                    existing[key] = stored
-                records.append(stored)
-            first = records[0]
-            outcomes.append(
-                Outcome(
-                    item.vendorVerdictId,
-                    first.id,
-                    "completed",
-                    replayed,
-                    any(r.changed_outcome for r in records),
-                    tuple(res for r in records for res in (r.details or {}).get("results", [])),
-                )
+            if not _names_known(item, key, found):
+                answers.append(Accepted(item.vendorVerdictId, "", NOT_FOUND))
+                continue
+            intake_id = new_id()
+            rows.append(
+                {
+                    "id": intake_id,
+                    "vendor_id": caller.vendor_id,
+                    "client_id": caller.client_id,
+                    "vendor_verdict_id": key[3],
+                    "network_message_id": key[0],
+                    "internet_message_id": key[1],
+                    "recipient": key[2],
+                    "submission": item.model_dump(mode="json"),
+                    "received_at": now,
+                    "status": PENDING,
+                    "outcome": {},
+                }
             )
-        if new_rows:
-            session.execute(insert(VerdictRecord), new_rows)
-    publish(services, remediations)
-    return outcomes
+            stored[key] = (intake_id, PENDING, {})
+            answers.append(Accepted(item.vendorVerdictId, intake_id, PENDING))
+        if rows:
+            with write_lock(services):
+                session.execute(insert(VerdictIntake), rows)
+                session.commit()
+    return answers
 
 
-def _messages(session: Session, nmids: list[str]) -> dict[str, MessageRecord]:
-    found: dict[str, MessageRecord] = {}
-    for start in range(0, len(nmids), 500):
-        for message in session.scalars(
-            select(MessageRecord).where(MessageRecord.network_message_id.in_(nmids[start : start + 500]))
-        ):
-            found[message.network_message_id] = message
-    return found
+def _names_known(item: VerdictSubmission, key: Key, found: set[tuple[str, str]]) -> bool:
+    nmid, imid, recipient, _ = key
+    if nmid:
+        return (nmid, recipient) in found or (not recipient and (nmid, "*") in found)
+    return (imid, recipient) in found
 
 
-_COLUMNS = tuple(c.key for c in VerdictRecord.__table__.columns)
-
-
-def _columns(record: VerdictRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in _COLUMNS}
-
-
-def _record(
-    caller: VendorCaller,
-    item: VerdictSubmission,
-    message: MessageRecord,
-    recipient: str,
-    record_id: str,
-    results: list[CopyOutcome],
-    now: dt.datetime,
-) -> VerdictRecord:
-    details = item.threatDetails
-    record = VerdictRecord(
-        id=record_id,
-        tenant_id=message.tenant_id,
-        network_message_id=message.network_message_id,
-        recipient=recipient,
-        source_kind="vendor",
-        source=caller.vendor_id,
-        source_verdict_id=item.vendorVerdictId,
-        verdict=item.verdict.value,
-        confidence=item.confidence,
-        threat_names=list(details.threatNames),
-        explanation=details.explanation,
-        details={
-            "vendor": caller.name,
-            "detectionTechnology": caller.label,
-            "clientId": caller.client_id,
-            "internetMessageId": message.internet_message_id,
-            "threatDetails": details.model_dump(),
-            "results": [r.as_json() for r in results],
-        },
-        received_at=now,
-        changed_outcome=any(r.changed for r in results),
-    )
-    return record
-
-
-def _existing(
-    session: Session, caller: VendorCaller, items: Sequence[VerdictSubmission]
-) -> dict[tuple[str, str, str], VerdictRecord]:
-    ids = sorted({i.vendorVerdictId for i in items})
-    found: dict[tuple[str, str, str], VerdictRecord] = {}
-    for start in range(0, len(ids), 500):
-        rows = session.scalars(
-            select(VerdictRecord).where(
-                VerdictRecord.source == caller.vendor_id, VerdictRecord.source_verdict_id.in_(ids[start : start + 500])
-            )
-        )
-        for row in rows:
-            found[(row.network_message_id, row.recipient, row.source_verdict_id)] = row
-    return found
-
-
-def _resolve(session: Session, caller: VendorCaller, items: Sequence[VerdictSubmission]) -> list[_Plan]:
-    """The copies each submission covers, among the tenants that approved the caller only."""
-    plans = [_Plan(item) for item in items]
+def _known_targets(session: Session, caller: VendorCaller, items: Sequence[VerdictSubmission]) -> set[tuple[str, str]]:
+    """(nmid, recipient), (nmid, "*") and (internet message id, recipient) of copies the caller may judge."""
+    found: set[tuple[str, str]] = set()
     if not caller.tenants:
-        return plans
-    tenants = sorted(caller.tenants)
-    by_nmid: dict[str, list[MessageCopy]] = {}
+        return found
     nmids = sorted({i.networkMessageId for i in items if i.networkMessageId})
     for start in range(0, len(nmids), 500):
-        for copy in session.scalars(
-            select(MessageCopy).where(
-                MessageCopy.network_message_id.in_(nmids[start : start + 500]), MessageCopy.tenant_id.in_(tenants)
+        # the tenant is checked here, not in SQL: given both IN lists, SQLite may pick the tenant index
+        # and read every copy of the tenant instead of a few by primary key
+        for nmid, recipient, tenant in session.execute(
+            select(MessageCopy.network_message_id, MessageCopy.recipient, MessageCopy.tenant_id).where(
+                MessageCopy.network_message_id.in_(nmids[start : start + 500])
             )
         ):
-            by_nmid.setdefault(copy.network_message_id, []).append(copy)
-    by_imid: dict[tuple[str, str], list[MessageCopy]] = {}
+            if tenant in caller.tenants:
+                found.add((nmid, recipient))
+                found.add((nmid, "*"))
     imids = sorted({i.internetMessageId for i in items if i.internetMessageId and not i.networkMessageId})
     for start in range(0, len(imids), 500):
-        rows = session.execute(
-            select(MessageCopy, MessageRecord.internet_message_id)
+        for imid, recipient, tenant in session.execute(
+            select(MessageRecord.internet_message_id, MessageCopy.recipient, MessageCopy.tenant_id)
             .join(MessageRecord, MessageRecord.network_message_id == MessageCopy.network_message_id)
-            .where(
-                MessageRecord.internet_message_id.in_(imids[start : start + 500]), MessageCopy.tenant_id.in_(tenants)
+            .where(MessageRecord.internet_message_id.in_(imids[start : start + 500]))
+        ):
+            if tenant in caller.tenants:
+                found.add((imid, recipient))
+    return found
+
+
+def _stored(
+    session: Session, caller: VendorCaller, items: Sequence[VerdictSubmission]
+) -> dict[Key, tuple[str, str, dict[str, Any]]]:
+    ids = sorted({i.vendorVerdictId for i in items})
+    found: dict[Key, tuple[str, str, dict[str, Any]]] = {}
+    for start in range(0, len(ids), 500):
+        for row in session.execute(
+            select(
+                VerdictIntake.network_message_id,
+                VerdictIntake.internet_message_id,
+                VerdictIntake.recipient,
+                VerdictIntake.vendor_verdict_id,
+                VerdictIntake.id,
+                VerdictIntake.status,
+                VerdictIntake.outcome,
+            ).where(
+                VerdictIntake.vendor_id == caller.vendor_id,
+                VerdictIntake.vendor_verdict_id.in_(ids[start : start + 500]),
             )
-        ).all()
-        for copy, imid in rows:
-            by_imid.setdefault((imid, copy.recipient), []).append(copy)
-    for plan in plans:
-        item = plan.item
-        recipient = (item.recipient or "").strip().lower()
-        if item.networkMessageId:
-            copies = [c for c in by_nmid.get(item.networkMessageId, []) if not recipient or c.recipient == recipient]
-            if copies:
-                plan.targets[(item.networkMessageId, recipient)] = sorted(copies, key=lambda c: c.recipient)
-        else:
-            assert item.internetMessageId is not None
-            for copy in by_imid.get((item.internetMessageId, recipient), []):
-                plan.targets.setdefault((copy.network_message_id, recipient), []).append(copy)
-    return plans
+        ):
+            found[(row[0], row[1], row[2], row[3])] = (row[4], row[5], row[6] or {})
+    return found
+
+
+# ------------------------------------------------------------------------------------------- status
+
+
+def status_json(row: VerdictIntake) -> dict[str, Any]:
+    """The status view of one accepted verdict: pending, or completed with what it did."""
+    item = row.submission
+    outcome = row.outcome or {}
+    body: dict[str, Any] = {
+        "id": row.id,
+        "vendorVerdictId": row.vendor_verdict_id,
+        "status": row.status,
+        "networkMessageId": row.network_message_id or next(iter(outcome.get("networkMessageIds", [])), ""),
+        "internetMessageId": row.internet_message_id or outcome.get("internetMessageId", ""),
+        "recipient": row.recipient,
+        "verdict": Verdict(parse_verdict(item["verdict"])).value,
+        "confidence": item["confidence"],
+        "receivedDateTime": _iso(row.received_at),
+        "threatDetails": item.get("threatDetails", {}),
+    }
+    if row.status == COMPLETED:
+        body["appliedDateTime"] = _iso(row.applied_at) if row.applied_at else None
+        body["changedOutcome"] = bool(outcome.get("changedOutcome"))
+        body["replayed"] = bool(outcome.get("replayed"))
+        body["results"] = list(outcome.get("results", []))
+    return body
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def verdict_status(services: Services, caller: VendorCaller, verdict_id: str) -> dict[str, Any]:
-    """The stored verdict and what it did; NotFound unless the caller submitted it."""
+    """An accepted verdict and (once applied) what it did; NotFound unless the caller submitted it."""
     with services.sessions() as session:
-        record = session.get(VerdictRecord, verdict_id)
-        if record is None or record.source_kind != "vendor" or record.source != caller.vendor_id:
+        row = session.scalar(select(VerdictIntake).where(VerdictIntake.id == verdict_id))
+        if row is None or row.vendor_id != caller.vendor_id:
             raise NotFound(f"no verdict {verdict_id!r}")
-        return record_json(record)
+        return status_json(row)

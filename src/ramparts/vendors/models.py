@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ramparts.store.base import Base, new_id, utcnow
@@ -40,3 +41,47 @@ class VendorApproval(Base):
     approved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     approved_by: Mapped[str] = mapped_column(String(320), default="")
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+PENDING = "pending"
+COMPLETED = "completed"
+NOT_FOUND = "notFound"
+
+
+class VerdictIntake(Base):
+    """A vendor verdict as accepted (202) and not yet, or already, applied.
+
+    The request stores it and answers; the applier (vendors.applier) applies pending rows in batches and
+    records the outcome here, so the status URL (/ices/v1/verdicts/{id}) reads one row. Idempotency: one
+    row per (vendor, message as named, recipient as named, vendorVerdictId); applying is idempotent
+    again through VerdictRecord's own unique key, so a verdict named two ways still acts once."""
+
+    __tablename__ = "verdict_intake"
+    __table_args__ = (
+        UniqueConstraint(  # vendor_verdict_id second: replays are looked up by (vendor, vendorVerdictId)
+            "vendor_id",
+            "vendor_verdict_id",
+            "network_message_id",
+            "internet_message_id",
+            "recipient",
+            name="uq_verdict_intake_key",
+        ),
+        Index("ix_verdict_intake_pending", "status", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    """Arrival order: the applier takes pending rows oldest first."""
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    vendor_id: Mapped[str] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(36), default="")
+    vendor_verdict_id: Mapped[str] = mapped_column(String(200))
+    network_message_id: Mapped[str] = mapped_column(String(64), default="")
+    internet_message_id: Mapped[str] = mapped_column(String(998), default="")
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    submission: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The VerdictSubmission as received (JSON)."""
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Once applied: verdictRecordIds, changedOutcome, replayed, results."""

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ _EXECUTABLE = re.compile(r"\.(exe|scr|js|vbs|bat|cmd|com|pif|jar|ps1|hta)$", re.
 _BULK_SENDER = re.compile(r"^(bounce[-+]|news|newsletter|deals|digest|offers|marketing|promo)", re.IGNORECASE)
 _CONFUSABLES = (("rn", "m"), ("vv", "w"), ("0", "o"), ("1", "l"), ("3", "e"), ("5", "s"), ("i", "l"))
 BATCH = 500
+APPLY_TIMEOUT = 60.0
+"""Seconds to wait for the server to apply a submitted verdict."""
 
 
 @dataclass
@@ -236,7 +239,8 @@ def _verdict_id(vendor: str, message: dict[str, Any]) -> str:
 def _submit(client: httpx.Client, headers: dict[str, str], items: list[dict[str, Any]], summary: Summary) -> None:
     response = client.post("/ices/v1/verdicts:batch", headers=headers, json={"verdicts": items})
     response.raise_for_status()
-    for outcome in response.json()["value"]:
+    for answer in response.json()["value"]:
+        outcome = _applied(client, headers, answer)
         summary.submitted += 1
         if outcome["status"] == "notFound":
             summary.not_found += 1
@@ -248,3 +252,19 @@ def _submit(client: httpx.Client, headers: dict[str, str], items: list[dict[str,
         for result in outcome.get("results", []):
             if result.get("actionResult"):
                 summary.actions[f"{result['action']}: {result['actionResult']}"] += 1
+
+
+def _applied(client: httpx.Client, headers: dict[str, str], answer: dict[str, Any]) -> dict[str, Any]:
+    """The verdict's status once the server applied it (verdicts are applied in the background)."""
+    if answer["status"] != "pending":
+        return answer
+    deadline = time.monotonic() + APPLY_TIMEOUT
+    while True:
+        response = client.get(f"/ices/v1/verdicts/{answer['id']}", headers=headers)
+        response.raise_for_status()
+        status: dict[str, Any] = response.json()
+        if status["status"] != "pending":
+            return {**status, "replayed": answer.get("replayed", False)}
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"verdict {answer['id']} still pending after {APPLY_TIMEOUT} s")
+        time.sleep(0.05)

@@ -13,7 +13,33 @@ from tests.hunting.cases.conftest import CASE_ARGS, Unordered, case
 
 J = 'print d = parse_json(\'{"a": {"b": [1, 2, 3]}, "s": "x", "key with space": "v", "n": 5}\')'
 
+A = (
+    "datatable(id:long, s:string)[1, '{\"D\": \"fail\"}', 2, '{\"D\": 1}', 3, '{\"D\": null}', 4, '{}',"
+    ' 5, "not json", 6, \'{"D": true}\', 7, \'{"D": "1"}\']'
+)
+
 CASES = [
+    case("json-member-equals-text", A + ' | where parse_json(s).D == "fail" | project id', [{"id": 1}]),
+    case(
+        "json-member-not-equals-text",
+        A + ' | where parse_json(s).D != "fail" | project id',
+        [{"id": 2}, {"id": 3}, {"id": 4}, {"id": 5}, {"id": 6}, {"id": 7}],
+    ),
+    case("json-member-equals-number-text", A + ' | where parse_json(s).D == "1" | project id', [{"id": 2}, {"id": 7}]),
+    case("json-member-equals-true-text", A + ' | where parse_json(s).D == "true" | project id', [{"id": 6}]),
+    case(
+        "json-member-tostring",
+        A + " | project id, t = tostring(parse_json(s).D)",
+        [
+            {"id": 1, "t": "fail"},
+            {"id": 2, "t": "1"},
+            {"id": 3, "t": ""},
+            {"id": 4, "t": ""},
+            {"id": 5, "t": ""},
+            {"id": 6, "t": "true"},
+            {"id": 7, "t": "1"},
+        ],
+    ),
     case("parse_json-nested-dot-and-index", J + " | project r = d.a.b[1]", [{"r": 2}], columns=[("r", "dynamic")]),
     case("dynamic-bracket-property", J + ' | project r = d["key with space"]', [{"r": "v"}]),
     case("dynamic-single-quoted-bracket", J + " | project r = d['s']", [{"r": "x"}]),

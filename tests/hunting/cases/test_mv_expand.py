@@ -64,6 +64,30 @@ CASES = [
         [{"tags": "x", "n": 2}, {"tags": "y", "n": 1}],
     ),
     case(
+        "mv-expand-json-text-to-string-elements-null-empty-bag",
+        'datatable(id:long, s:string)[1, \'{"P": ["a", 2, null, {"k": 1}, "b"]}\', 2, \'{"P": []}\', 3, \'{}\','
+        ' 4, "not json", 5, \'{"P": {"x": "y"}}\']'
+        " | extend m = parse_json(s) | mv-expand e = m.P to typeof(string) | project id, e",
+        [
+            {"id": 1, "e": "a"},
+            {"id": 1, "e": "2"},
+            {"id": 1, "e": ""},
+            {"id": 1, "e": '{"k":1}'},
+            {"id": 1, "e": "b"},
+            {"id": 3, "e": ""},
+            {"id": 4, "e": ""},
+            {"id": 5, "e": '{"x":"y"}'},
+        ],
+        columns=[("id", "long"), ("e", "string")],
+    ),
+    case(
+        "mv-expand-bag-keys-to-string",
+        'datatable(id:long, s:string)[1, \'{"Phish": ["x"], "Spam": []}\', 2, \'["not", "a", "bag"]\']'
+        " | mv-expand k = bag_keys(parse_json(s)) to typeof(string) | project id, k",
+        [{"id": 1, "k": "Phish"}, {"id": 1, "k": "Spam"}, {"id": 2, "k": ""}],
+        columns=[("id", "long"), ("k", "string")],
+    ),
+    case(
         "mvexpand-legacy-spelling",
         M + " | where id == 4 | mvexpand arr",
         [{"id": 4, "arr": 30}],

@@ -103,6 +103,25 @@ CASES = [
         columns=["Dept", "LastTs", "LastUser"],
     ),
     case(
+        "arg_max-keeps-a-null-value-at-the-max-key",
+        "datatable(g:string, t:long, v:long)"
+        '["a", 1, 10, "a", 2, long(null), "b", 3, 30, "b", long(null), 40, "c", long(null), 50]'
+        " | summarize (T, V) = arg_max(t, v) by g",
+        [{"g": "a", "T": 2, "V": None}, {"g": "b", "T": 3, "V": 30}, {"g": "c", "T": None, "V": None}],
+        columns=["g", "T", "V"],
+    ),
+    case(
+        "arg_min-keeps-a-null-value-at-the-min-key",
+        'datatable(g:string, t:long, v:long)["a", 1, long(null), "a", 2, 20, "b", 3, 30]'
+        " | summarize arg_min(t, *) by g | project g, v",
+        [{"g": "a", "v": None}, {"g": "b", "v": 30}],
+    ),
+    case(
+        "arg_max-star-key-only",
+        'datatable(g:string, t:long, v:long)["a", 1, 10, "a", 2, 20] | summarize arg_max(t, *) by g | project g, t',
+        [{"g": "a", "t": 2}],
+    ),
+    case(
         "columns-keep-the-order-the-aggregations-were-written",
         E + " | summarize Events = count(), (LastTs, LastUser) = arg_max(Ts, User) by Dept",
         [

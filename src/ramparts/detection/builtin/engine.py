@@ -24,7 +24,7 @@ from ramparts.detection.builtin.findings import Finding
 from ramparts.detection.builtin.lists import check_lists
 from ramparts.detection.builtin.phishing import check_phishing
 from ramparts.detection.builtin.settings import BuiltinSettings
-from ramparts.detection.dns import CacheMiss, Resolver, ResolverSettings
+from ramparts.detection.dns import CacheMiss, DnsSource, resolver_from_settings
 from ramparts.detection.engine import EngineVerdict, TenantContext
 from ramparts.domain.enums import EmailActionPolicy
 from ramparts.domain.verdicts import Verdict, most_serious
@@ -47,7 +47,7 @@ class BuiltinEngine:
 
     def __init__(
         self,
-        resolver: Resolver | None,
+        resolver: DnsSource | None,
         settings: BuiltinSettings | None = None,
         *,
         clock: Callable[[], dt.datetime] = _utc_now,
@@ -59,8 +59,10 @@ class BuiltinEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings, builtin: BuiltinSettings | None = None) -> BuiltinEngine:
-        resolver = Resolver(ResolverSettings(nameserver=settings.dns_nameserver, timeout=settings.dns_timeout))
-        return cls(resolver, builtin or BuiltinSettings(trusted_authserv_ids=settings.trusted_authserv_ids))
+        return cls(
+            resolver_from_settings(settings),
+            builtin or BuiltinSettings(trusted_authserv_ids=settings.trusted_authserv_ids),
+        )
 
     async def evaluate(self, message: ParsedMessage, envelope: Envelope, tenant: TenantContext) -> EngineVerdict:
         try:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:36:12.015552
+Create Date: 2026-12-05 03:41:37.701385
 """
 
 from __future__ import annotations
@@ -212,6 +212,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_vendor_approvals_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_vendor_approvals_vendor_id'), ['vendor_id'], unique=False)
 
+    op.create_table('verdict_intake',
+    sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('vendor_id', sa.String(length=36), nullable=False),
+    sa.Column('client_id', sa.String(length=36), nullable=False),
+    sa.Column('vendor_verdict_id', sa.String(length=200), nullable=False),
+    sa.Column('network_message_id', sa.String(length=64), nullable=False),
+    sa.Column('internet_message_id', sa.String(length=998), nullable=False),
+    sa.Column('recipient', sa.String(length=320), nullable=False),
+    sa.Column('submission', sa.JSON(), nullable=False),
+    sa.Column('received_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('applied_at', ramparts.store.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendors.id'], name=op.f('fk_verdict_intake_vendor_id_vendors'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_verdict_intake')),
+    sa.UniqueConstraint('id', name=op.f('uq_verdict_intake_id')),
+    sa.UniqueConstraint('vendor_id', 'vendor_verdict_id', 'network_message_id', 'internet_message_id', 'recipient', name='uq_verdict_intake_key')
+    )
+    with op.batch_alter_table('verdict_intake', schema=None) as batch_op:
+        batch_op.create_index('ix_verdict_intake_pending', ['status', 'seq'], unique=False)
+
     op.create_table('verdicts',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
@@ -302,6 +324,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_verdicts_message')
 
     op.drop_table('verdicts')
+    with op.batch_alter_table('verdict_intake', schema=None) as batch_op:
+        batch_op.drop_index('ix_verdict_intake_pending')
+
+    op.drop_table('verdict_intake')
     with op.batch_alter_table('vendor_approvals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_vendor_approvals_vendor_id'))
         batch_op.drop_index(batch_op.f('ix_vendor_approvals_tenant_id'))

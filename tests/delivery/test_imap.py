@@ -1,0 +1,200 @@
+"""The IMAP mailbox backend against a real Dovecot: what the server holds after each action."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from ramparts.config import Settings
+from ramparts.delivery.backends import backend_for
+from ramparts.delivery.imap import ImapBackend, ImapSettings
+from ramparts.delivery.mailbox import Folder
+from ramparts.delivery.zap import use_mailbox
+from ramparts.domain.verdicts import Verdict
+from ramparts.mailflow.pipeline import Pipeline
+from ramparts.store.models import MessageCopy, QuarantineRecord
+from tests.delivery.dovecot_server import MASTER, MASTER_PASSWORD, NO_MOVE_CAPABILITY, Dovecot, running
+from tests.vendors.support import World, make_world, submission
+
+ALICE, BOB, CAROL = "alice@contoso.example", "bob@contoso.example", "carol@contoso.example"
+USERS = [ALICE, BOB, CAROL]
+RAW = b"From: adele@partner.example\r\nTo: alice@contoso.example\r\nSubject: hi\r\nMessage-ID: <m1@x>\r\n\r\nbody\r\n"
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    yield from running(USERS)
+
+
+@pytest.fixture
+def dovecot_without_move() -> Iterator[Dovecot]:
+    yield from running(USERS, capability=NO_MOVE_CAPABILITY)
+
+
+def backend(server: Dovecot) -> ImapBackend:
+    return ImapBackend(
+        ImapSettings("127.0.0.1", server.port, tls="none", master_user=MASTER, master_password=MASTER_PASSWORD)
+    )
+
+
+def user_command(server: Dovecot, user: str, folder: str, *command: str) -> None:
+    """Act as the user's own mail client on every message of a folder."""
+    conn = server.user_session(user)
+    try:
+        conn.select(f'"{folder}"')
+        _, data = conn.uid("SEARCH", "ALL")
+        for uid in data[0].split():
+            conn.uid(command[0], uid.decode(), *command[1:])
+        if command[0] == "STORE" and "\\Deleted" in command[-1]:
+            conn.expunge()
+    finally:
+        conn.logout()
+
+
+def test_delivery_appends_once_into_the_chosen_folder(dovecot: Dovecot) -> None:
+    box = backend(dovecot)
+    ref = box.deliver(ALICE, "nmid-1", RAW, Folder.INBOX, received=1_772_000_000)
+    assert box.deliver(ALICE, "nmid-1", RAW, Folder.INBOX, received=1_772_000_000) == ref
+    box.deliver(ALICE, "nmid-2", RAW, Folder.JUNK)
+    assert dovecot.folder_ids(ALICE, "INBOX") == {"nmid-1": False}
+    assert dovecot.folder_ids(ALICE, "Junk") == {"nmid-2": False}
+    located = box.locate(ALICE, "nmid-1", ref=ref)
+    assert located is not None and located.ref == ref and located.folder is Folder.INBOX and not located.read
+
+
+def test_locate_reads_seen_and_follows_the_users_own_moves(dovecot: Dovecot) -> None:
+    box = backend(dovecot)
+    ref = box.deliver(BOB, "nmid-1", RAW, Folder.INBOX)
+    user_command(dovecot, BOB, "INBOX", "STORE", "+FLAGS", "(\\Seen)")
+    located = box.locate(BOB, "nmid-1", ref=ref)
+    assert located is not None and located.read
+    conn = dovecot.user_session(BOB)
+    conn.create('"Projects"')
+    conn.logout()
+    user_command(dovecot, BOB, "INBOX", "MOVE", '"Projects"')
+    moved = box.locate(BOB, "nmid-1", ref=ref)
+    assert moved is not None and moved.ref.startswith("imap:Projects:") and moved.read
+
+
+def test_move_to_junk_and_soft_delete_with_move(dovecot: Dovecot) -> None:
+    box = backend(dovecot)
+    ref = box.deliver(ALICE, "nmid-1", RAW, Folder.INBOX)
+    junk = box.move(ALICE, "nmid-1", Folder.JUNK, ref=ref)
+    assert junk is not None and junk.folder is Folder.JUNK
+    assert dovecot.folder_ids(ALICE, "INBOX") == {} and dovecot.folder_ids(ALICE, "Junk") == {"nmid-1": False}
+    deleted = box.move(ALICE, "nmid-1", Folder.DELETED, ref=junk.ref)
+    assert deleted is not None and deleted.folder is Folder.DELETED
+    assert dovecot.folder_ids(ALICE, "Junk") == {} and dovecot.folder_ids(ALICE, "Trash") == {"nmid-1": False}
+
+
+def _all_uids(server: Dovecot, user: str, folder: str) -> list[bytes]:
+    conn = server.user_session(user)
+    try:
+        conn.select(f'"{folder}"')
+        _, data = conn.uid("SEARCH", "ALL")
+        return list(data[0].split())
+    finally:
+        conn.logout()
+
+
+def test_a_server_without_move_gets_copy_and_uid_expunge_of_that_message_only(dovecot_without_move: Dovecot) -> None:
+    server = dovecot_without_move
+    box = backend(server)
+    with box._session(ALICE) as session:
+        assert "MOVE" not in session.capabilities and "UIDPLUS" in session.capabilities
+    box.deliver(ALICE, "nmid-1", RAW, Folder.INBOX)
+    box.deliver(ALICE, "nmid-2", RAW, Folder.INBOX)
+    conn = server.user_session(ALICE)
+    conn.select("INBOX")
+    _, data = conn.uid("SEARCH", "ALL")
+    second = data[0].split()[1].decode()
+    conn.uid("STORE", second, "+FLAGS", "(\\Deleted)")  # the user's own pending delete must survive
+    conn.logout()
+    assert box.move(ALICE, "nmid-1", Folder.JUNK) is not None
+    assert server.folder_ids(ALICE, "Junk") == {"nmid-1": False}
+    assert len(_all_uids(server, ALICE, "INBOX")) == 1  # nmid-1 expunged; nmid-2 still there, flagged
+
+
+def test_quarantine_takes_the_copy_off_the_server_and_a_deleted_copy_is_reported_gone(dovecot: Dovecot) -> None:
+    box = backend(dovecot)
+    box.deliver(CAROL, "nmid-1", RAW, Folder.INBOX)
+    assert box.remove(CAROL, "nmid-1") is True
+    assert _all_uids(dovecot, CAROL, "INBOX") == []
+    assert box.remove(CAROL, "nmid-1") is False
+    box.deliver(CAROL, "nmid-2", RAW, Folder.INBOX)
+    user_command(dovecot, CAROL, "INBOX", "STORE", "+FLAGS", "(\\Deleted)")
+    assert box.locate(CAROL, "nmid-2") is None
+    assert box.move(CAROL, "nmid-2", Folder.JUNK) is None
+
+
+def test_the_setting_selects_the_imap_backend(dovecot: Dovecot) -> None:
+    settings = Settings(
+        mailbox_backend="imap",
+        imap_host="127.0.0.1",
+        imap_port=dovecot.port,
+        imap_tls="none",
+        imap_master_user=MASTER,
+        imap_master_password=MASTER_PASSWORD,
+        imap_junk_folder="Spam",
+    )
+    box = backend_for(settings)
+    assert isinstance(box, ImapBackend)
+    box.deliver(BOB, "nmid-9", RAW, Folder.JUNK)
+    assert dovecot.folder_ids(BOB, "Spam") == {"nmid-9": False}
+
+
+# ----------------------------------------------------------------------------- ZAP through the server
+
+
+@pytest.fixture
+def world(tmp_path: Any, dovecot: Dovecot) -> Iterator[World]:
+    made = make_world(tmp_path)
+    box = backend(dovecot)
+    use_mailbox(made.services, box)
+    made.pipeline = Pipeline(made.services, engines=[made.engine], mailbox=box)
+    yield made
+    made.services.close()
+
+
+def _submit(world: World, *items: dict[str, object]) -> list[dict[str, Any]]:
+    if "Acme" not in world.vendors:
+        world.add_vendor("Acme", "contoso")
+    token = world.token("Acme")
+    return world.outcomes(token, world.call("POST", "/ices/v1/verdicts:batch", token, json={"verdicts": list(items)}))
+
+
+def test_zap_quarantines_phish_and_junks_unread_spam_on_the_server(world: World, dovecot: Dovecot) -> None:
+    phish = world.deliver("Reset your password", ALICE)
+    spam = world.deliver("Cheap watches", BOB)
+    read_spam = world.deliver("Cheap pens", CAROL)
+    user_command(dovecot, CAROL, "INBOX", "STORE", "+FLAGS", "(\\Seen)")
+    _submit(world, submission(phish, "Phishing", "p-1"), submission(spam, "Spam", "s-1"))
+    _submit(world, submission(read_spam, "Spam", "s-2"))
+    assert dovecot.folder_ids(ALICE, "INBOX") == {}
+    assert dovecot.folder_ids(BOB, "INBOX") == {} and dovecot.folder_ids(BOB, "Junk") == {spam: False}
+    assert dovecot.folder_ids(CAROL, "INBOX") == {read_spam: True}
+    with world.services.sessions() as session:
+        held = session.scalars(select(QuarantineRecord.network_message_id)).all()
+        copy = session.get(MessageCopy, (spam, BOB))
+    assert held == [phish] and copy is not None and copy.mailbox_ref.startswith("imap:Junk:")
+    rows = world.sql('SELECT "NetworkMessageId", "Action", "ActionResult" FROM "EmailPostDeliveryEvents" ORDER BY 2')
+    assert sorted(rows) == sorted(
+        [(phish, "Moved to quarantine", "Success"), (spam, "Moved to junk folder", "Success")]
+    )
+
+
+def test_zap_of_a_copy_the_user_deleted_records_message_already_deleted(world: World, dovecot: Dovecot) -> None:
+    nmid = world.deliver("Gone already", ALICE)
+    user_command(dovecot, ALICE, "INBOX", "STORE", "+FLAGS", "(\\Deleted)")
+    (outcome,) = _submit(world, submission(nmid, "Malware"))
+    assert outcome["status"] == "completed"
+    assert world.sql('SELECT "ActionResult" FROM "EmailPostDeliveryEvents"') == [("MessageAlreadyDeleted",)]
+
+
+def test_a_vendor_deleted_verdict_soft_deletes_into_trash(world: World, dovecot: Dovecot) -> None:
+    nmid = world.deliver("Newsletter", BOB, verdict=Verdict.CLEAN)
+    _submit(world, submission(nmid, "Deleted"))
+    assert dovecot.folder_ids(BOB, "INBOX") == {} and dovecot.folder_ids(BOB, "Trash") == {nmid: False}
