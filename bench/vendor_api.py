@@ -51,6 +51,7 @@ from ramparts.store.db import make_engine
 from ramparts.store.models import MessageCopy, MessageRecord
 from ramparts.tenants import MailboxSpec, add_tenant
 from ramparts.vendors import registry
+from ramparts.vendors.models import PENDING, VerdictIntake
 
 RAW = b"From: news@partner.example\r\nTo: u@contoso.example\r\nSubject: hello\r\n\r\nbody\r\n"
 
@@ -212,6 +213,25 @@ def moved_copies(data_dir: Path, nmids: list[str]) -> int:
         engine.dispose()
 
 
+def wait_applied(data_dir: Path, timeout: float = 600.0) -> float:
+    """Seconds until the server has applied every accepted verdict (so the next phase meets an idle server)."""
+    settings = load_settings(data_dir)
+    engine = make_engine(settings.control_url)
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < timeout:
+            with engine.connect() as connection:
+                pending = connection.execute(
+                    select(func.count()).select_from(VerdictIntake).where(VerdictIntake.status == PENDING)
+                ).scalar_one()
+            if not pending:
+                break
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    return time.perf_counter() - started
+
+
 async def _open_loop(
     url: str, headers: dict[str, str], bodies: list[dict[str, Any]] | None, rate: float, count: int
 ) -> list[float]:
@@ -304,6 +324,8 @@ def main() -> None:
                 for i, (n, r) in enumerate(single_pairs)
             ]
             single = percentiles(run_client(url, headers, bodies, args.rate, single_count))
+            drained = wait_applied(data_dir)
+            print(f"single submits applied {drained:.1f} s after the last 202", flush=True)
             ping = percentiles(run_client(url, headers, None, args.rate, single_count))
         finally:
             process.terminate()
@@ -321,6 +343,7 @@ def main() -> None:
             "ping": ping,
             "ratio_p50": single["p50_ms"] / ping["p50_ms"],
             "ratio_p99": single["p99_ms"] / ping["p99_ms"],
+            "applied_after_last_202_s": drained,
         },
         "targets": {"verdicts_per_second": 3000, "single_p99_ms": 50},
         "cpus": os.cpu_count(),
