@@ -6,6 +6,7 @@ work whether or not the server runs; a running server sees a suspension at the v
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from ramparts.cli_options import ACTOR, DataDir, JsonFlag, control_plane, emit_json
 from ramparts.vendors import registry
+from ramparts.vendors.models import Vendor
 
 vendor_app = typer.Typer(help="ICES vendors: registration, approval per tenant, suspension.", no_args_is_help=True)
 console = Console()
@@ -91,13 +93,7 @@ def vendor_suspend(
     as_json: JsonFlag = False,
 ) -> None:
     """Refuse every call of the vendor (403) until it is reactivated."""
-    with control_plane(data_dir).begin() as session:
-        found = registry.suspend(session, vendor, actor=ACTOR)
-        result = {"vendor_id": found.id, "name": found.name, "status": found.status}
-    if as_json:
-        emit_json(result)
-    else:
-        console.print(f"vendor {result['name']} suspended")
+    _change_status(registry.suspend, vendor, data_dir, as_json, "suspended")
 
 
 @vendor_app.command("reactivate")
@@ -107,13 +103,17 @@ def vendor_reactivate(
     as_json: JsonFlag = False,
 ) -> None:
     """Accept the vendor's calls again."""
+    _change_status(registry.reactivate, vendor, data_dir, as_json, "active")
+
+
+def _change_status(change: Callable[..., Vendor], vendor: str, data_dir: Path, as_json: bool, shown_as: str) -> None:
     with control_plane(data_dir).begin() as session:
-        found = registry.reactivate(session, vendor, actor=ACTOR)
+        found = change(session, vendor, actor=ACTOR)
         result = {"vendor_id": found.id, "name": found.name, "status": found.status}
     if as_json:
         emit_json(result)
     else:
-        console.print(f"vendor {result['name']} active")
+        console.print(f"vendor {result['name']} {shown_as}")
 
 
 @vendor_app.command("rotate")
