@@ -11,8 +11,10 @@ Seeds a data directory with delivered copies (real Maildir files, EmailEvents ro
    background: verdicts/s counts until the last one is applied (its status URL says completed, and
    the copies moved are counted in the database), accepted/s until the last 202. Beside it, the
    same number of requests to /ices/v1/ping, sequentially: requests/s.
-2. single: an open-loop load generator in a separate process sends POST /ices/v1/verdicts at `rate`
-   requests/s for `seconds`, then /ices/v1/ping the same way; p50/p99 latency of each.
+2. single: an open-loop load generator in a separate process (bench/loadgen.py: pre-encoded requests,
+   keep-alive connections, latency from each request's due time) sends POST /ices/v1/verdicts at
+   `rate` requests/s for `seconds`, then /ices/v1/ping the same way; p50/p99 latency of each, and
+   the client's CPU use (a client near one core would be measuring itself).
 
 Writes bench/results/vendor_api.json and prints the ratios.
 """
@@ -43,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.conftest import free_port
 
 from bench.common import write_result
+from bench.loadgen import encode_request, open_loop
 from ramparts.config import load_settings
 from ramparts.delivery.mailbox import Folder
 from ramparts.delivery.maildir import MaildirBackend
@@ -232,55 +235,21 @@ def wait_applied(data_dir: Path, timeout: float = 600.0) -> float:
     return time.perf_counter() - started
 
 
-async def _open_loop(
-    url: str, headers: dict[str, str], bodies: list[dict[str, Any]] | None, rate: float, count: int
-) -> list[float]:
-    """Fire requests on a fixed schedule (not waiting for answers); latency of each, in ms."""
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30, limits=limits) as client:
-        for _ in range(20):  # warm connections
-            await client.get("/ices/v1/ping")
-
-        async def one(index: int) -> None:
-            started = time.perf_counter()
-            try:
-                if bodies is None:
-                    response = await client.get("/ices/v1/ping")
-                else:
-                    response = await client.post("/ices/v1/verdicts", json=bodies[index])
-                ok = response.status_code in (200, 202)
-            except httpx.HTTPError:
-                ok = False
-            # a failed request counts as the slowest possible answer (the client's timeout)
-            latencies.append((time.perf_counter() - started) * 1000 if ok else 30_000.0)
-
-        tasks = []
-        begin = time.perf_counter()
-        for index in range(count):
-            delay = begin + index / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(index)))
-        await asyncio.gather(*tasks)
-    return latencies
+def _client_process(url: str, requests: list[bytes], rate: float, out: Any) -> None:
+    began = time.process_time()
+    wall = time.perf_counter()
+    latencies = asyncio.run(open_loop(url, requests, rate))
+    out.put((latencies, (time.process_time() - began) / (time.perf_counter() - wall)))
 
 
-def _client_process(
-    url: str, headers: dict[str, str], bodies: list[dict[str, Any]] | None, rate: float, count: int, out: Any
-) -> None:
-    out.put(asyncio.run(_open_loop(url, headers, bodies, rate, count)))
-
-
-def run_client(
-    url: str, headers: dict[str, str], bodies: list[dict[str, Any]] | None, rate: float, count: int
-) -> list[float]:
-    queue: Any = multiprocessing.get_context("spawn").Queue()
-    process = multiprocessing.get_context("spawn").Process(
-        target=_client_process, args=(url, headers, bodies, rate, count, queue)
-    )
+def run_client(url: str, requests: list[bytes], rate: float) -> tuple[list[float], float]:
+    """Latencies (ms) of `requests` sent at `rate` from another process, and that process's CPU use
+    (cores): a client near 1.0 would be measuring itself."""
+    context = multiprocessing.get_context("spawn")
+    queue: Any = context.Queue()
+    process = context.Process(target=_client_process, args=(url, requests, rate, queue))
     process.start()
-    result: list[float] = queue.get()
+    result: tuple[list[float], float] = queue.get()
     process.join()
     return result
 
@@ -313,20 +282,28 @@ def main() -> None:
             single_pairs, batch_pairs = pairs[:single_count], pairs[single_count:]
             batch = bench_batch(url, headers, batch_pairs, data_dir)
             print(f"batch: {batch}", flush=True)
-            bodies = [
-                {
-                    "vendorVerdictId": f"s-{i}",
-                    "networkMessageId": n,
-                    "recipient": r,
-                    "verdict": "Phishing",
-                    "confidence": 0.9,
-                }
+            submits = [
+                encode_request(
+                    "POST",
+                    f"{url}/ices/v1/verdicts",
+                    headers,
+                    {
+                        "vendorVerdictId": f"s-{i}",
+                        "networkMessageId": n,
+                        "recipient": r,
+                        "verdict": "Phishing",
+                        "confidence": 0.9,
+                    },
+                )
                 for i, (n, r) in enumerate(single_pairs)
             ]
-            single = percentiles(run_client(url, headers, bodies, args.rate, single_count))
+            latencies, submit_client_cpu = run_client(url, submits, args.rate)
+            single = {**percentiles(latencies), "client_cpu_cores": submit_client_cpu}
             drained = wait_applied(data_dir)
             print(f"single submits applied {drained:.1f} s after the last 202", flush=True)
-            ping = percentiles(run_client(url, headers, None, args.rate, single_count))
+            pings = [encode_request("GET", f"{url}/ices/v1/ping", headers)] * single_count
+            latencies, ping_client_cpu = run_client(url, pings, args.rate)
+            ping = {**percentiles(latencies), "client_cpu_cores": ping_client_cpu}
         finally:
             process.terminate()
             process.wait(timeout=60)

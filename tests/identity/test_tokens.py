@@ -19,7 +19,7 @@ from ramparts.identity import (
     verify_token,
 )
 from ramparts.identity.models import AppRegistration
-from ramparts.identity.tokens import INVALID_TOKEN
+from ramparts.identity.tokens import INVALID_TOKEN, VerifiedTokens
 from tests.identity.support import START
 
 KEY = ECKey.generate_key("P-256", private=True)
@@ -123,3 +123,22 @@ def test_signing_key_is_made_once_and_kept(session: Session) -> None:
     assert first.thumbprint() == second.thumbprint()
     assert first.kid == first.thumbprint()
     assert first.is_private
+
+
+def test_verified_tokens_remember_the_signature_but_check_time_at_each_use() -> None:
+    tokens = VerifiedTokens(KEY, size=2)
+    token, _ = issue_token(_app(), key=KEY, now=START, lifetime=60)
+    assert tokens.verify(token, START).client_id == "11111111-1111-1111-1111-111111111111"
+    assert tokens.verify(token, START + dt.timedelta(seconds=30)).tenant_id == "tenant-a"
+    with pytest.raises(AuthError, match=INVALID_TOKEN):  # the cached token has expired since
+        tokens.verify(token, START + dt.timedelta(seconds=61))
+    other = VerifiedTokens(ECKey.generate_key("P-256", private=True))
+    with pytest.raises(AuthError, match=INVALID_TOKEN):  # a cache is tied to its signing key
+        other.verify(token, START)
+    header, payload, signature = token.split(".")
+    with pytest.raises(AuthError, match=INVALID_TOKEN):  # a forged payload never reaches the cache
+        tokens.verify(f"{header}.{_b64({'sub': 'x'})}.{signature}", START)
+    for _ in range(3):  # bounded: older tokens are verified again after eviction, still correctly
+        fresh, _ = issue_token(_app(), key=KEY, now=START, lifetime=60)
+        tokens.verify(fresh, START)
+    assert tokens.verify(token, START).scopes == {THREAT_HUNTING_READ}

@@ -78,3 +78,21 @@ def test_clickhouse_ddl_is_nullable_mergetree() -> None:
     sql = create_table_sql(EMAIL_EVENTS, "clickhouse")
     assert "ENGINE = MergeTree" in sql
     assert "\"Timestamp\" Nullable(DateTime64(6, 'UTC'))" in sql
+
+
+def test_writer_applies_latest_changes_after_the_rows_it_holds(tmp_path: Path) -> None:
+    """A Latest* change queued before the copy's delivery row was written still lands on that row,
+    and for one copy the last change queued wins."""
+    store = DuckDBStore(tmp_path / "t.duckdb")
+    writer = TelemetryWriter(store, max_rows=1000)
+    writer.add({"EmailEvents": [{"Timestamp": WHEN, "NetworkMessageId": "m1", "RecipientEmailAddress": "A@x.com"}]})
+    writer.update_latest([("m1", "a@X.com", "Junk folder", "Moved to junk folder")])
+    writer.update_latest([("m1", "A@x.com", "Quarantine", "Quarantined"), ("m9", "z@x.com", "Junk folder", "x")])
+    assert writer.pending == 3
+    assert store.query('SELECT count(*) FROM "EmailEvents"')[1] == [(0,)]
+    writer.flush()
+    assert writer.pending == 0
+    assert store.query('SELECT "LatestDeliveryLocation", "LatestDeliveryAction" FROM "EmailEvents"')[1] == [
+        ("Quarantine", "Quarantined")
+    ]
+    store.close()

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from joserfc.jwk import ECKey
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from ramparts.errors import AuthError, Forbidden
 from ramparts.identity.keys import load_signing_key
 from ramparts.identity.models import AppRegistration
-from ramparts.identity.tokens import INVALID_TOKEN, Principal, verify_token
+from ramparts.identity.tokens import INVALID_TOKEN, Principal, VerifiedTokens
 from ramparts.services import Services
 
 REVOCATION_TTL = dt.timedelta(seconds=5)
@@ -37,16 +38,20 @@ def services_of(request: Request) -> Services:
 
 def signing_key(services: Services) -> ECKey:
     """The token signing key, loaded (or made) once per process."""
-    key = services.extras.get(_KEY)
-    if key is None:
+    return verified_tokens(services).key
+
+
+def verified_tokens(services: Services) -> VerifiedTokens:
+    """The process's cache of verified tokens, with the signing key (loaded or made once)."""
+    found = services.extras.get(_KEY)
+    if found is None:
         with _lock:
-            key = services.extras.get(_KEY)
-            if key is None:
+            found = services.extras.get(_KEY)
+            if found is None:
                 with services.sessions() as session:
-                    key = load_signing_key(session)
-                services.extras[_KEY] = key
-    assert isinstance(key, ECKey)
-    return key
+                    found = services.extras[_KEY] = VerifiedTokens(load_signing_key(session))
+    assert isinstance(found, VerifiedTokens)
+    return found
 
 
 class ActiveApps:
@@ -56,11 +61,18 @@ class ActiveApps:
         self._seen: dict[str, tuple[dt.datetime, bool]] = {}
         self._lock = threading.Lock()
 
-    def is_active(self, services: Services, client_id: str, now: dt.datetime) -> bool:
+    def known(self, client_id: str, now: dt.datetime) -> bool | None:
+        """Whether the app is active, when that was checked less than REVOCATION_TTL ago; else None."""
         with self._lock:
             cached = self._seen.get(client_id)
         if cached is not None and now - cached[0] < REVOCATION_TTL:
             return cached[1]
+        return None
+
+    def is_active(self, services: Services, client_id: str, now: dt.datetime) -> bool:
+        cached = self.known(client_id, now)
+        if cached is not None:
+            return cached
         with services.sessions() as session:
             revoked = session.execute(
                 select(AppRegistration.revoked_at).where(AppRegistration.client_id == client_id)
@@ -93,13 +105,29 @@ def bearer_token(request: Request) -> str:
 
 
 def principal(request: Request) -> Principal:
-    """The caller behind the request's bearer token (a sync dependency: FastAPI runs it in a thread)."""
+    """The caller behind the request's bearer token (may query the database: call it from a thread)."""
     services = services_of(request)
     now = services.clock()
-    found = verify_token(bearer_token(request), key=signing_key(services), now=now)
+    found = verified_tokens(services).verify(bearer_token(request), now)
     if not active_apps(services).is_active(services, found.client_id, now):
         raise AuthError(INVALID_TOKEN)
     return found
+
+
+async def principal_async(request: Request) -> Principal:
+    """principal() without a thread hop when everything it needs is in memory (the token was verified
+    before and the app's status is fresh), as it is for a client's repeated calls."""
+    services = services_of(request)
+    tokens = services.extras.get(_KEY)
+    if isinstance(tokens, VerifiedTokens):
+        now = services.clock()
+        found = tokens.verify(bearer_token(request), now)
+        active = active_apps(services).known(found.client_id, now)
+        if active is not None:
+            if not active:
+                raise AuthError(INVALID_TOKEN)
+            return found
+    return await run_in_threadpool(principal, request)
 
 
 def _check(found: Principal, needed: tuple[str, ...], *, any_of: bool) -> Principal:
@@ -113,19 +141,19 @@ def _check(found: Principal, needed: tuple[str, ...], *, any_of: bool) -> Princi
     return found
 
 
-def require_scopes(*scopes: str) -> Callable[[Request], Principal]:
+def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency giving the Principal when its token holds every one of `scopes`."""
 
-    def dependency(request: Request) -> Principal:
-        return _check(principal(request), scopes, any_of=False)
+    async def dependency(request: Request) -> Principal:
+        return _check(await principal_async(request), scopes, any_of=False)
 
     return dependency
 
 
-def require_any_scope(*scopes: str) -> Callable[[Request], Principal]:
+def require_any_scope(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency giving the Principal when its token holds at least one of `scopes`."""
 
-    def dependency(request: Request) -> Principal:
-        return _check(principal(request), scopes, any_of=True)
+    async def dependency(request: Request) -> Principal:
+        return _check(await principal_async(request), scopes, any_of=True)
 
     return dependency

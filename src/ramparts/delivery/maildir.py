@@ -85,19 +85,36 @@ class MaildirBackend:
 
     def _at_ref(self, recipient: str, key: str, ref: str) -> tuple[Path, Folder] | None:
         """The file where delivery (or the last move) left it, found with a few stats: in new/ under its
-        name, or in cur/ with flags after ':2,' (a client that reads it renames it so)."""
+        name, or in cur/ with flags after ':2,' (a client that reads it renames it so). Plain strings and
+        lazily built candidates: this runs once per remediated copy."""
         if not ref or key not in ref:
             return None
-        path = self.root / ref
-        base = path.name.partition(":")[0]
-        folder_dir = path.parent.parent
-        folder = next((f for f in Folder if self.folder_path(recipient, f) == folder_dir), None)
+        path = os.path.join(self.root, ref)
+        folder_dir = os.path.dirname(os.path.dirname(path))
+        folder = self._folder_of(recipient, folder_dir)
         if folder is None:
             return None
-        for candidate in (path, folder_dir / "new" / base, *(folder_dir / "cur" / f"{base}:2,{f}" for f in _FLAG_SETS)):
-            if candidate.is_file():
-                return candidate, folder
+        if os.path.isfile(path):
+            return Path(path), folder
+        base = os.path.basename(path).partition(":")[0]
+        in_new = os.path.join(folder_dir, "new", base)
+        if os.path.isfile(in_new):
+            return Path(in_new), folder
+        cur = os.path.join(folder_dir, "cur", base)
+        for flags in _FLAG_SETS:
+            candidate = f"{cur}:2,{flags}"
+            if os.path.isfile(candidate):
+                return Path(candidate), folder
         return None
+
+    def _folder_of(self, recipient: str, folder_dir: str) -> Folder | None:
+        mailbox = os.path.join(self.root, _safe_mailbox_name(recipient))
+        if folder_dir == mailbox:
+            return Folder.INBOX
+        head, _, name = folder_dir.rpartition(os.sep)
+        if head != mailbox or not name.startswith("."):
+            return None
+        return next((f for f in Folder if f is not Folder.INBOX and f.value == name[1:]), None)
 
     def _find(self, recipient: str, key: str, ref: str = "") -> tuple[Path, Folder] | None:
         known = self._at_ref(recipient, key, ref)

@@ -43,7 +43,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ramparts.delivery.backends import backend_for
@@ -56,6 +56,7 @@ from ramparts.identity.audit import record
 from ramparts.policy.decide import QUARANTINE_TYPES, Decision
 from ramparts.policy.presets import ThreatPolicy
 from ramparts.services import Services
+from ramparts.store.base import table_of
 from ramparts.store.models import AcceptedDomain, ListEntry, MessageCopy, MessageRecord, QuarantineRecord
 from ramparts.telemetry.rows import Row, as_json, report_id
 
@@ -388,6 +389,8 @@ def _from_quarantine(
 
 
 _HELD = "zap.quarantine_records"
+_NEW_HELD = "zap.new_quarantine_rows"
+"""After preload: quarantine records to insert, as plain rows, in one statement (write_preloaded)."""
 _DOMAINS = "zap.accepted_domains"
 
 
@@ -402,13 +405,16 @@ def preload(session: Session, copies: list[MessageCopy]) -> None:
         ):
             held[(row.network_message_id, row.recipient)] = row
     session.info.setdefault("zap.preloaded", set()).update(nmids)
+    session.info.setdefault(_NEW_HELD, {})
     if _DOMAINS not in session.info:
         session.info[_DOMAINS] = {d.domain: d.tenant_id for d in session.scalars(select(AcceptedDomain))}
 
 
 def quarantine_record_of(session: Session, copy: MessageCopy) -> QuarantineRecord | None:
     key = (copy.network_message_id, copy.recipient)
-    if copy.network_message_id in session.info.get("zap.preloaded", ()):
+    if key in session.info.get(_NEW_HELD, ()):
+        write_preloaded(session)  # rare: a second action on a copy quarantined in this batch
+    elif copy.network_message_id in session.info.get("zap.preloaded", ()):
         found: QuarantineRecord | None = session.info[_HELD].get(key)
         return found
     return session.scalar(
@@ -416,6 +422,16 @@ def quarantine_record_of(session: Session, copy: MessageCopy) -> QuarantineRecor
             QuarantineRecord.network_message_id == copy.network_message_id, QuarantineRecord.recipient == copy.recipient
         )
     )
+
+
+def write_preloaded(session: Session) -> None:
+    """Insert the quarantine records a preloaded batch created (call before the commit)."""
+    pending: dict[tuple[str, str], dict[str, Any]] = session.info.get(_NEW_HELD, {})
+    if pending:
+        session.execute(insert(table_of(QuarantineRecord)), list(pending.values()))
+        for key in pending:
+            session.info["zap.preloaded"].discard(key[0])
+        pending.clear()
 
 
 def _quarantine_record(session: Session, copy: MessageCopy, context: Context, now: dt.datetime) -> None:
@@ -435,7 +451,18 @@ def _quarantine_record(session: Session, copy: MessageCopy, context: Context, no
         "deleted": False,
     }
     held = quarantine_record_of(session, copy)
-    if held is None:
+    pending: dict[tuple[str, str], dict[str, Any]] | None = session.info.get(_NEW_HELD)
+    if held is None and pending is not None:  # a batch: one insert for all its new records
+        pending[(copy.network_message_id, copy.recipient)] = {
+            "id": f"{uuid.uuid4()}\\{uuid.uuid4()}",
+            "tenant_id": copy.tenant_id,
+            "network_message_id": copy.network_message_id,
+            "recipient": copy.recipient,
+            "received_at": copy.received_at,
+            "reported": False,
+            **values,
+        }
+    elif held is None:
         held = QuarantineRecord(
             id=f"{uuid.uuid4()}\\{uuid.uuid4()}",
             tenant_id=copy.tenant_id,
@@ -445,8 +472,6 @@ def _quarantine_record(session: Session, copy: MessageCopy, context: Context, no
             **values,
         )
         session.add(held)
-        if _HELD in session.info:
-            session.info[_HELD][(copy.network_message_id, copy.recipient)] = held
     else:
         for key, value in values.items():
             setattr(held, key, value)
@@ -499,24 +524,14 @@ def direction_of(session: Session, tenant_id: str, sender: str) -> str:
 
 
 def publish(services: Services, results: list[RemediationResult]) -> None:
-    """Move EmailEvents' Latest* columns and queue the EmailPostDeliveryEvents rows.
-
-    Pending pipeline rows are flushed first, so that a copy's delivery-time row is in the store before
-    its Latest* columns are updated (and cannot overwrite them later)."""
+    """Queue the moves of EmailEvents' Latest* columns and the EmailPostDeliveryEvents rows on the
+    telemetry writer; its next flush (the server flushes twice a second) writes both, the Latest*
+    changes after the rows waiting with them, so a delivery row not yet written is updated as well."""
     moved = [r for r in results if r.action_result == SUCCESS]
     if moved:
-        if services.writer.pending:
-            services.writer.flush()
-        latest = {
-            (r.network_message_id, r.recipient): (r.delivery_location, ACTIONS[r.action].latest_action) for r in moved
-        }
-        updates = [(nmid, rcpt, loc, act) for (nmid, rcpt), (loc, act) in latest.items()]
-        many = getattr(services.telemetry, "update_latest_many", None)
-        if many is not None:
-            many(updates)
-        else:
-            for update in updates:
-                services.telemetry.update_latest(*update)
+        services.writer.update_latest(
+            [(r.network_message_id, r.recipient, r.delivery_location, ACTIONS[r.action].latest_action) for r in moved]
+        )
     rows = [r.row for r in results if r.row is not None]
     if rows:
         services.writer.add({"EmailPostDeliveryEvents": rows})

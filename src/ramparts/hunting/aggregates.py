@@ -1,7 +1,8 @@
 """Aggregation functions of `summarize`: a table from name to handler.
 
 A handler returns plain aggregate columns, or for arg_max/arg_min one aggregate over a tuple whose
-elements the summarize lowering reads back into columns (so every column comes from the same row).
+elements the summarize lowering reads back into columns (so every column comes from the same row);
+prune.py then takes the tuple apart into what each engine runs fastest (see `_pick_apart`).
 """
 
 from __future__ import annotations
@@ -78,8 +79,10 @@ def _count(lo: ScalarLowerer, node: ast.Call, star_columns: list[str]) -> AggRes
 
 def _countif(lo: ScalarLowerer, node: ast.Call, star_columns: list[str]) -> AggResult:
     lo.args(node, 1)
-    sql = exp.Sum(this=exp.Case(ifs=[exp.If(this=_when(lo, node, 0), true=lit(1))], default=lit(0)))
-    return AggResult([("countif_", Typed(fn("coalesce", cast(sql, "BIGINT"), lit(0)), "long"))])
+    # count_if is NULL over no rows on DuckDB, and over only NULL conditions on both engines (a
+    # WHERE-like condition may be NULL for FALSE, see render.relax_conditions): countif reads 0
+    sql = fn("coalesce", cast(exp.CountIf(this=_when(lo, node, 0)), "BIGINT"), lit(0))
+    return AggResult([("countif_", Typed(sql, "long"))])
 
 
 def _distinct_value(lo: ScalarLowerer, value: Typed) -> exp.Expr:

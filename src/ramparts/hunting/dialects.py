@@ -86,6 +86,15 @@ class Flavor(ABC):
         """The array, or [NULL] when value is NULL (mv-expand keeps a row for a null)."""
         ...
 
+    def json_expansion(
+        self, value: exp.Expr, slot: exp.Column, pairs: bool = False, strings: bool = False
+    ) -> tuple[exp.Expr | None, exp.Expr] | None:
+        """mv-expand's array for value (null_as_one_element(json_elements(value, ...), value)) read
+        with one parse of the JSON text, when value has a shape the engine has a direct reader for:
+        bag_keys(parse_json(c)) or parse_json(c).k, c a column. Returns (what to compute into the
+        column `slot` in a layer below, or None; the array, which may read slot), or None."""
+        return None
+
     @abstractmethod
     def to_json(self, value: exp.Expr) -> exp.Expr:
         """An SQL scalar or array as JSON text."""

@@ -115,6 +115,68 @@ class ClickHouseFlavor(Flavor):
         nullable = fn("arrayMap", exp.Lambda(this=fn("toNullable", exp.column(x)), expressions=[x]), array)
         return fn("if", fn("isNull", value), exp.Array(expressions=[cast(exp.Null(), "VARCHAR")]), nullable)
 
+    def json_expansion(
+        self, value: exp.Expr, slot: exp.Column, pairs: bool = False, strings: bool = False
+    ) -> tuple[exp.Expr | None, exp.Expr] | None:
+        keys_of = self._keys_source(value)
+        if keys_of is not None:
+            # bag_keys(parse_json(c)): JSONExtractKeys(c), and JSONType(c) only when that is empty ({} expands
+            # to no row, anything but an object to one null); ClickHouse computes the repeated call once
+            text = _unparsed(keys_of)
+            if not isinstance(text, exp.Column):
+                return None
+            v = fn("ifNull", text, lit(""))
+            names = fn("JSONExtractKeys", v)
+            if not strings:  # each key as a JSON string
+                k = exp.to_identifier("k")
+                names = fn("arrayMap", exp.Lambda(this=fn("toJSONString", exp.column(k)), expressions=[k]), names)
+            is_object = exp.EQ(this=cast(fn("JSONType", v.copy()), "VARCHAR"), expression=lit("Object"))
+            empty = fn(
+                "if",
+                is_object,
+                cast(exp.Array(expressions=[]), "VARCHAR[]"),
+                exp.Array(expressions=[cast(exp.Null(), "VARCHAR")]),
+            )
+            return None, fn("if", fn("notEmpty", names), cast(names.copy(), "VARCHAR[]"), empty)
+        path = _member_path(value)
+        if path is None or len(path) != 2:
+            return None
+        text, key = path
+        if not (
+            isinstance(key, exp.Literal) and key.is_string and isinstance(text, exp.Anonymous) and text.expressions
+        ):
+            return None
+        source = _unparsed(text.expressions[0])  # text is ifNull(x, '')
+        if not isinstance(source, exp.Column):
+            return None
+        value = self.json_get(source, key)
+        text = fn("ifNull", source.copy(), lit(""))
+        # parse_json(c).k: the member's elements straight from c (JSONExtract as Nullable(String) reads a string
+        # element as its text, null as NULL, anything else as its JSON); a missing, empty or non-array member
+        # reads as [] and takes the general path
+        if strings:
+            read = fn("JSONExtract", text.copy(), key.copy(), lit("Array(Nullable(String))"))
+        else:
+            read = cast(fn("JSONExtractArrayRaw", text.copy(), key.copy()), "VARCHAR[]")
+        general = self.null_as_one_element(self.json_elements(value, pairs, strings), value.copy())
+        return None, fn("if", fn("notEmpty", read), read.copy(), general)
+
+    def _keys_source(self, value: exp.Expr) -> exp.Expr | None:
+        """x when value is json_keys(x) (bag_keys)."""
+        if not (isinstance(value, exp.Anonymous) and str(value.this) == "if" and len(value.expressions) == 3):
+            return None
+        keys = value.expressions[1]
+        if not (isinstance(keys, exp.Anonymous) and keys.expressions):
+            return None
+        inner = keys.expressions[0]  # JSONExtractKeys(ifNull(x, ''))
+        if not (isinstance(inner, exp.Anonymous) and inner.expressions):
+            return None
+        wrapped = inner.expressions[0]
+        if not (isinstance(wrapped, exp.Anonymous) and wrapped.expressions):
+            return None
+        candidate = wrapped.expressions[0]
+        return candidate if value == self.json_keys(candidate) else None
+
     def to_json(self, value: exp.Expr) -> exp.Expr:
         return fn("toJSONString", value)
 

@@ -8,6 +8,11 @@ from sqlglot import exp
 
 from ramparts.hunting.dialects import Flavor, cast, fn, lit, translate_format
 
+# JSON's white space, spelled without control characters in the SQL text
+_JSON_SPACE = exp.DPipe(
+    this=exp.DPipe(this=exp.DPipe(this=lit(" "), expression=fn("chr", lit(9))), expression=fn("chr", lit(10))),
+    expression=fn("chr", lit(13)),
+)
 _TRY_TYPES = {"long": "BIGINT", "int": "INTEGER", "real": "DOUBLE", "bool": "BOOLEAN", "datetime": "TIMESTAMPTZ"}
 _UNITS = {
     "year": "year",
@@ -103,6 +108,58 @@ class DuckDBFlavor(Flavor):
             ],
             default=array,
         )
+
+    def json_expansion(
+        self, value: exp.Expr, slot: exp.Column, pairs: bool = False, strings: bool = False
+    ) -> tuple[exp.Expr | None, exp.Expr] | None:
+        one_null = cast(exp.Array(expressions=[exp.Null()]), "VARCHAR[]")
+        keys_of = self._keys_source(value)
+        if keys_of is not None:
+            # bag_keys(parse_json(c)): valid JSON starting with '{' is an object (json_type would parse again)
+            text = _parsed_text(keys_of, self)
+            if not isinstance(text, exp.Column):
+                return None
+            is_object = exp.And(
+                this=fn("json_valid", text),
+                expression=fn("starts_with", fn("ltrim", text.copy(), _JSON_SPACE.copy()), lit("{")),
+            )
+            names = fn("json_keys", text.copy())
+            if not strings:  # each key as a JSON string
+                k = exp.to_identifier("k")
+                names = fn("list_transform", names, exp.Lambda(this=self.to_json(exp.column(k)), expressions=[k]))
+            return None, exp.Case(ifs=[exp.If(this=is_object, true=names)], default=one_null)
+        member = _member_read(value)
+        if member is None:
+            return None
+        source, path = member
+        text = _parsed_text(source, self)
+        if not isinstance(text, exp.Column):
+            return None
+        # parse_json(c).k: the member's elements straight from c; `[*]` yields nothing for a missing, empty or
+        # non-array member, and those rows (few) take the general path on the member's text
+        every = lit(path + "[*]")
+        read = fn("json_extract_string", text, every) if strings else cast(fn("json_extract", text, every), "VARCHAR[]")
+        pre = exp.Case(ifs=[exp.If(this=fn("json_valid", text.copy()), true=read)])  # NULL: c is null or not JSON
+        member_json = fn("json_extract", text.copy(), lit(path))  # c is valid JSON in this branch
+        general = self.null_as_one_element(self.json_elements(member_json, pairs, strings), member_json.copy())
+        array = exp.Case(
+            ifs=[
+                exp.If(this=exp.GT(this=fn("len", slot.copy()), expression=lit(0)), true=slot.copy()),
+                exp.If(this=exp.Is(this=slot.copy(), expression=exp.Null()), true=one_null),
+            ],
+            default=general,
+        )
+        return pre, array
+
+    def _keys_source(self, value: exp.Expr) -> exp.Expr | None:
+        """x when value is json_keys(x) (bag_keys)."""
+        if not isinstance(value, exp.Case) or len(value.args.get("ifs") or []) != 1:
+            return None
+        test = value.args["ifs"][0].this
+        if not isinstance(test, exp.EQ) or not isinstance(test.this, exp.Anonymous) or not test.this.expressions:
+            return None
+        candidate = test.this.expressions[0]
+        return candidate if value == self.json_keys(candidate) else None
 
     def to_json(self, value: exp.Expr) -> exp.Expr:
         return cast(fn("to_json", value), "VARCHAR")
@@ -259,3 +316,24 @@ class DuckDBFlavor(Flavor):
 
     def url_decode(self, value: exp.Expr) -> exp.Expr:
         return fn("url_decode", value)
+
+
+def _parsed_text(value: exp.Expr, flavor: DuckDBFlavor) -> exp.Expr:
+    """c for parse_json(c) (CASE WHEN json_valid(c) THEN c ELSE to_json(c) END), else value itself."""
+    if isinstance(value, exp.Case) and len(value.args.get("ifs") or []) == 1:
+        text = value.args["ifs"][0].args.get("true")
+        if isinstance(text, exp.Expr):
+            parsed = exp.Case(ifs=[exp.If(this=flavor.json_valid(text), true=text)], default=flavor.to_json(text))
+            if value == parsed:
+                return text
+    return value
+
+
+def _member_read(value: exp.Expr) -> tuple[exp.Expr, str] | None:
+    """(x, '$."k"') when value is json_get's json_extract(x, '$."k"') for a literal key."""
+    if not (isinstance(value, exp.Anonymous) and str(value.this) == "json_extract" and len(value.expressions) == 2):
+        return None
+    source, path = value.expressions
+    if isinstance(path, exp.Literal) and path.is_string and path.this.startswith('$."') and path.this.endswith('"'):
+        return source, path.this
+    return None

@@ -348,20 +348,36 @@ def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
         if value.type != "dynamic":
             raise lo.ctx.error(node.pos, f"mv-expand needs a dynamic array or bag, not {value.type}")
         values.append(value)
+    # a JSON shape the engine reads in one parse (bag_keys(parse_json(c)), parse_json(c).k), looking through
+    # the extend that named it
+    direct: list[tuple[exp.Expr | None, exp.Expr] | None] = []
+    for i, ((_, _, type_name), value) in enumerate(zip(op.items, values, strict=True)):
+        as_string = type_name is not None and normalize_type(type_name) == "string"
+        inlined = _inline_definitions(rel, value.sql)
+        direct.append(flavor.json_expansion(inlined, col(f"__mv{i}"), op.kind == "array", strings=as_string))
     base = rel
-    if any(not isinstance(v.sql, exp.Column) for v in values):
-        # compute each expanded value once, in a layer below (the expansion reads it several times)
-        computed = [(f"__mv{i}", v.sql) for i, v in enumerate(values)]
+    computed: list[tuple[str, exp.Expr]] = []
+    for i, (value, fast) in enumerate(zip(values, direct, strict=True)):
+        if fast is not None:
+            if fast[0] is not None:
+                computed.append((f"__mv{i}", fast[0]))
+        elif not isinstance(value.sql, exp.Column):
+            # compute each expanded value once, in a layer below (the expansion reads it several times)
+            computed.append((f"__mv{i}", value.sql))
+            values[i] = Typed(col(f"__mv{i}"), "dynamic")
+    if computed:
         base = Relation(
             lo.wrap(rel, [*lo.passthrough(rel), *computed]), [*rel.columns, *((n, "dynamic") for n, _ in computed)]
         )
-        values = [Typed(col(n), "dynamic") for n, _ in computed]
     targets: list[tuple[str, exp.Expr, str | None]] = []  # name, SQL array of JSON texts, typeof()
     strings: set[str] = set()  # targets expanded straight to tostring() of each element
-    for (name, node, type_name), value in zip(op.items, values, strict=True):
+    for (name, node, type_name), value, fast in zip(op.items, values, direct, strict=True):
         as_string = type_name is not None and normalize_type(type_name) == "string"
-        elements = flavor.json_elements(value.sql, op.kind == "array", strings=as_string)
-        array = flavor.null_as_one_element(elements, value.sql.copy())
+        if fast is not None:
+            array = fast[1]
+        else:
+            elements = flavor.json_elements(value.sql, op.kind == "array", strings=as_string)
+            array = flavor.null_as_one_element(elements, value.sql.copy())
         if as_string:
             strings.add(name or auto_name(node, 1))
         if limit is not None:
@@ -412,6 +428,40 @@ def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
     ]
     columns2 = [(n, conversions.get(n, t)) for n, t in result.columns]
     return Relation(lo.wrap(result, items2), columns2)
+
+
+def _inline_definitions(rel: Relation, value: exp.Expr) -> exp.Expr:
+    """value with each column that rel's select defines from columns it passes through unchanged replaced by
+    that definition (mv-expand looks through `extend x = bag_keys(parse_json(c))` to see what x is)."""
+    query = rel.query
+    if not isinstance(query, exp.Select) or any(
+        v for k, v in query.args.items() if k not in ("expressions", "from_", "where", "order")
+    ):
+        return value
+    definitions: dict[str, exp.Expr] = {}
+    for projection in query.expressions:
+        if isinstance(projection, exp.Alias):
+            definitions[projection.alias] = projection.this
+        elif isinstance(projection, exp.Column):
+            definitions[projection.name] = projection
+        else:
+            return value
+    kept = {n for n, d in definitions.items() if isinstance(d, exp.Column) and d.name == n and not d.table}
+
+    def readable(definition: exp.Expr) -> bool:
+        return all(not c.table and c.name in kept for c in definition.find_all(exp.Column))
+
+    columns = [value] if isinstance(value, exp.Column) else list(value.find_all(exp.Column))
+    targets = [c for c in columns if not c.table and c.name in definitions and c.name not in kept]
+    if not targets or not all(readable(definitions[c.name]) for c in targets):
+        return value
+    if isinstance(value, exp.Column):
+        return definitions[value.name].copy()
+    value = value.copy()
+    for column in list(value.find_all(exp.Column)):
+        if not column.table and column.name in definitions and column.name not in kept:
+            column.replace(definitions[column.name].copy())
+    return value
 
 
 _PARSE_TYPES = {

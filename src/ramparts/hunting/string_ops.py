@@ -57,6 +57,11 @@ def string_operator(lowerer: ScalarLowerer, node: ast.Binary, op: str, left: Typ
                 # a substring test first, much cheaper than the bounded regex, skips most rows
                 like = exp.Like if cs else exp.ILike
                 prefilter = like(this=text.copy(), expression=lit(f"%{right.const}%"))
+                if lowerer.flavor.name == "clickhouse" and right.const.isascii() and right.const.isalnum():
+                    # hasToken: a cheaper whole-token test that implies the regex (its tokens are runs of
+                    # ASCII alphanumerics and bytes >= 0x80); the regex still decides next to non-ASCII text
+                    token = fn("hasToken" if cs else "hasTokenCaseInsensitive", text.copy(), lit(right.const))
+                    sql = exp.Paren(this=exp.Or(this=token, expression=sql))
                 sql = exp.Paren(this=exp.And(this=prefilter, expression=sql))
     elif stem == "hasprefix":
         sql = exp.RegexpLike(this=text, expression=_regex(lowerer, right, TERM_BOUND_L, "", cs))

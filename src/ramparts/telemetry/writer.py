@@ -32,6 +32,8 @@ class TelemetryWriter:
         self.max_rows = max_rows
         self._pending: dict[str, list[Row]] = {name: [] for name in TABLES}
         self._callbacks: list[Callable[[], None]] = []
+        self._latest: dict[tuple[str, str], tuple[str, str]] = {}
+        """(network message id, recipient) -> (LatestDeliveryLocation, LatestDeliveryAction)."""
         self._count = 0
         self._lock = threading.Lock()
         """Guards the pending buffers only, so add() never waits for a DuckDB append."""
@@ -52,6 +54,17 @@ class TelemetryWriter:
         if full:
             self.flush()
 
+    def update_latest(self, updates: Sequence[tuple[str, str, str, str]]) -> None:
+        """Queue changes of EmailEvents' Latest* columns, as (network message id, recipient, location,
+        action); the next flush applies them after appending its rows, so a copy's delivery row still
+        waiting here is updated too. For one copy the last change queued wins."""
+        with self._lock:
+            for nmid, recipient, location, action in updates:
+                self._latest[(nmid, recipient.lower())] = (location, action)
+            full = len(self._latest) >= self.max_rows
+        if full:
+            self.flush()
+
     def _arrow(self, table: str, rows: list[Row]) -> pa.Table:
         """Column lists built in one pass per column (faster than pa.Table.from_pylist on wide rows)."""
         schema = self._schemas[table]
@@ -59,20 +72,31 @@ class TelemetryWriter:
 
     @property
     def pending(self) -> int:
-        return self._count
+        return self._count + len(self._latest)
 
     def flush(self) -> int:
         with self._flush_lock:
             with self._lock:
                 pending, self._pending = self._pending, {name: [] for name in TABLES}
                 callbacks, self._callbacks = self._callbacks, []
+                latest, self._latest = self._latest, {}
                 count, self._count = self._count, 0
             for table, rows in pending.items():
                 if rows:
                     self.store.append(table, self._arrow(table, rows))
+            if latest:
+                self._apply_latest([(n, r, loc, act) for (n, r), (loc, act) in latest.items()])
             self.rows_written += count
             if callbacks and self.barrier is not None:
                 self.barrier()
             for callback in callbacks:
                 callback()
         return count
+
+    def _apply_latest(self, updates: list[tuple[str, str, str, str]]) -> None:
+        many = getattr(self.store, "update_latest_many", None)
+        if many is not None:
+            many(updates)
+        else:
+            for update in updates:
+                self.store.update_latest(*update)

@@ -14,11 +14,12 @@ import time
 from collections.abc import Sequence
 from itertools import groupby
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ramparts.errors import Forbidden
 from ramparts.services import Services
+from ramparts.store.base import table_of
 from ramparts.vendors.batch import Outcome, apply_batch
 from ramparts.vendors.intake import VendorCaller, VerdictSubmission, load_caller
 from ramparts.vendors.models import COMPLETED, NOT_FOUND, PENDING, VerdictIntake
@@ -27,10 +28,14 @@ from ramparts.vendors.writelock import write_lock
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-LINGER = 0.05
-"""Seconds the thread waits after a partial batch: each batch costs a transaction, directory syncs and
-a telemetry update whatever its size."""
+LINGER = 0.2
+"""Seconds the thread waits after a partial batch: each batch costs a transaction, a database read of
+the vendor's status and one directory sync per folder touched whatever its size, so a trickle of
+single submits is applied in batches of tens, at most this much later (ZAP is not that urgent)."""
 _KEY = "vendors.applier"
+_INTAKE = table_of(VerdictIntake)
+_MARK_APPLIED = update(_INTAKE).where(_INTAKE.c.seq == bindparam("row_seq"))
+"""Core, not the ORM's bulk update: the batch path runs once per accepted verdict."""
 
 
 class Applier:
@@ -111,10 +116,10 @@ class Applier:
         def finish(session: Session, outcomes: list[Outcome]) -> None:
             now = self.services.clock()
             session.execute(
-                update(VerdictIntake),
+                _MARK_APPLIED,
                 [
                     {
-                        "seq": row.seq,
+                        "row_seq": row.seq,
                         "status": COMPLETED if outcome.status != NOT_FOUND else NOT_FOUND,
                         "applied_at": now,
                         "outcome": outcome.as_json(),

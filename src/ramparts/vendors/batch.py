@@ -16,9 +16,17 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ramparts.delivery.zap import RemediationResult, deferred_sync, direction_of, mailbox_backend, preload, publish
+from ramparts.delivery.zap import (
+    RemediationResult,
+    deferred_sync,
+    direction_of,
+    mailbox_backend,
+    preload,
+    publish,
+    write_preloaded,
+)
 from ramparts.services import Services
-from ramparts.store.base import new_id
+from ramparts.store.base import new_id, table_of
 from ramparts.store.models import MessageCopy, MessageRecord, VerdictRecord
 from ramparts.vendors.apply import CopyOutcome, apply_vendor_verdict
 from ramparts.vendors.intake import VendorCaller, VerdictSubmission
@@ -135,8 +143,9 @@ def apply_batch(
         # Only now the first write: the write lock is held from here to the commit, not during the
         # mailbox work and its directory syncs (accepting requests wait for that lock).
         with write_lock(services):
+            write_preloaded(session)
             if new_rows:
-                session.execute(insert(VerdictRecord), new_rows)
+                session.execute(insert(table_of(VerdictRecord)), new_rows)  # Core: no ORM bulk overhead
             if finish is not None:
                 finish(session, outcomes)
             session.commit()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from ramparts.domain.verdicts import Verdict
 from ramparts.errors import Forbidden, NotFound
 from ramparts.identity.tokens import Principal
 from ramparts.services import Services
-from ramparts.store.base import new_id
+from ramparts.store.base import new_id, table_of
 from ramparts.store.models import MessageCopy, MessageRecord
 from ramparts.vendors.models import COMPLETED, NOT_FOUND, PENDING, SUSPENDED, Vendor, VendorApproval, VerdictIntake
 from ramparts.vendors.names import parse_verdict
@@ -178,12 +178,40 @@ def accept(services: Services, caller: VendorCaller, items: Sequence[VerdictSubm
         return _accept(services, caller, items)
 
 
+_COPIES = table_of(MessageCopy)
+_MESSAGES = table_of(MessageRecord)
+_INTAKE = table_of(VerdictIntake)
+# Prebuilt Core statements on a plain connection: this path runs once per request, and building ORM
+# statements and sessions per call cost more than the queries themselves.
+_COPIES_BY_NMID = select(_COPIES.c.network_message_id, _COPIES.c.recipient, _COPIES.c.tenant_id).where(
+    _COPIES.c.network_message_id.in_(bindparam("nmids", expanding=True))
+)
+_COPIES_BY_IMID = (
+    select(_MESSAGES.c.internet_message_id, _COPIES.c.recipient, _COPIES.c.tenant_id)
+    .select_from(_COPIES.join(_MESSAGES, _MESSAGES.c.network_message_id == _COPIES.c.network_message_id))
+    .where(_MESSAGES.c.internet_message_id.in_(bindparam("imids", expanding=True)))
+)
+_STORED_BY_VERDICT_ID = select(
+    _INTAKE.c.network_message_id,
+    _INTAKE.c.internet_message_id,
+    _INTAKE.c.recipient,
+    _INTAKE.c.vendor_verdict_id,
+    _INTAKE.c.id,
+    _INTAKE.c.status,
+    _INTAKE.c.outcome,
+).where(
+    _INTAKE.c.vendor_id == bindparam("vendor_id"), _INTAKE.c.vendor_verdict_id.in_(bindparam("ids", expanding=True))
+)
+_ADD_INTAKE = insert(_INTAKE)
+
+
 def _accept(services: Services, caller: VendorCaller, items: Sequence[VerdictSubmission]) -> list[Accepted]:
     now = services.clock()
     answers: list[Accepted] = []
-    with services.sessions() as session:
-        found = _known_targets(session, caller, items)
-        stored = _stored(session, caller, items)
+    engine: Engine = services.sessions.kw["bind"]
+    with engine.connect() as connection:
+        found = _known_targets(connection, caller, items)
+        stored = _stored(connection, caller, items)
         rows: list[dict[str, Any]] = []
         for item in items:
             key = intake_key(item)
@@ -212,10 +240,10 @@ def _accept(services: Services, caller: VendorCaller, items: Sequence[VerdictSub
             )
             stored[key] = (intake_id, PENDING, {})
             answers.append(Accepted(item.vendorVerdictId, intake_id, PENDING))
+        connection.rollback()  # end the read transaction: the write below takes the lock afresh
         if rows:
-            with write_lock(services):
-                session.execute(insert(VerdictIntake), rows)
-                session.commit()
+            with write_lock(services), connection.begin():
+                connection.execute(_ADD_INTAKE, rows)
     return answers
 
 
@@ -226,7 +254,9 @@ def _names_known(item: VerdictSubmission, key: Key, found: set[tuple[str, str]])
     return (imid, recipient) in found
 
 
-def _known_targets(session: Session, caller: VendorCaller, items: Sequence[VerdictSubmission]) -> set[tuple[str, str]]:
+def _known_targets(
+    connection: Connection, caller: VendorCaller, items: Sequence[VerdictSubmission]
+) -> set[tuple[str, str]]:
     """(nmid, recipient), (nmid, "*") and (internet message id, recipient) of copies the caller may judge."""
     found: set[tuple[str, str]] = set()
     if not caller.tenants:
@@ -235,45 +265,26 @@ def _known_targets(session: Session, caller: VendorCaller, items: Sequence[Verdi
     for start in range(0, len(nmids), 500):
         # the tenant is checked here, not in SQL: given both IN lists, SQLite may pick the tenant index
         # and read every copy of the tenant instead of a few by primary key
-        for nmid, recipient, tenant in session.execute(
-            select(MessageCopy.network_message_id, MessageCopy.recipient, MessageCopy.tenant_id).where(
-                MessageCopy.network_message_id.in_(nmids[start : start + 500])
-            )
-        ):
+        for nmid, recipient, tenant in connection.execute(_COPIES_BY_NMID, {"nmids": nmids[start : start + 500]}):
             if tenant in caller.tenants:
                 found.add((nmid, recipient))
                 found.add((nmid, "*"))
     imids = sorted({i.internetMessageId for i in items if i.internetMessageId and not i.networkMessageId})
     for start in range(0, len(imids), 500):
-        for imid, recipient, tenant in session.execute(
-            select(MessageRecord.internet_message_id, MessageCopy.recipient, MessageCopy.tenant_id)
-            .join(MessageRecord, MessageRecord.network_message_id == MessageCopy.network_message_id)
-            .where(MessageRecord.internet_message_id.in_(imids[start : start + 500]))
-        ):
+        for imid, recipient, tenant in connection.execute(_COPIES_BY_IMID, {"imids": imids[start : start + 500]}):
             if tenant in caller.tenants:
                 found.add((imid, recipient))
     return found
 
 
 def _stored(
-    session: Session, caller: VendorCaller, items: Sequence[VerdictSubmission]
+    connection: Connection, caller: VendorCaller, items: Sequence[VerdictSubmission]
 ) -> dict[Key, tuple[str, str, dict[str, Any]]]:
     ids = sorted({i.vendorVerdictId for i in items})
     found: dict[Key, tuple[str, str, dict[str, Any]]] = {}
     for start in range(0, len(ids), 500):
-        for row in session.execute(
-            select(
-                VerdictIntake.network_message_id,
-                VerdictIntake.internet_message_id,
-                VerdictIntake.recipient,
-                VerdictIntake.vendor_verdict_id,
-                VerdictIntake.id,
-                VerdictIntake.status,
-                VerdictIntake.outcome,
-            ).where(
-                VerdictIntake.vendor_id == caller.vendor_id,
-                VerdictIntake.vendor_verdict_id.in_(ids[start : start + 500]),
-            )
+        for row in connection.execute(
+            _STORED_BY_VERDICT_ID, {"vendor_id": caller.vendor_id, "ids": ids[start : start + 500]}
         ):
             found[(row[0], row[1], row[2], row[3])] = (row[4], row[5], row[6] or {})
     return found

@@ -13,6 +13,15 @@ from tests.hunting.cases.conftest import CASE_ARGS, case
 
 M = "datatable(id:long, arr:dynamic)[1, dynamic([10, 20]), 2, dynamic([]), 3, dynamic(null), 4, dynamic([30])]"
 
+# parse_json(s).P: array of mixed elements, empty, missing ({}), invalid JSON, object, top-level array, string,
+# JSON null, JSON after white space, empty text, invalid JSON that opens like an object
+J = (
+    "datatable(id:long, s:string)["
+    '1, \'{"P": [1, 2.5, "a", null, {"k": [1]}, [2, 3], true], "Q": {"x": 1}}\', 2, \'{"P": []}\', 3, \'{}\','
+    ' 4, "not json", 5, \'{"P": {"x": "y", "z": [1]}}\', 6, "[1, 2]", 7, \'{"P": "str"}\', 8, \'{"P": null}\','
+    ' 9, \' \\t{"P": ["w"]}\', 10, "", 11, "{bad"]'
+)
+
 CASES = [
     case(
         "mv-expand-array-empty-dropped-null-kept",
@@ -86,6 +95,119 @@ CASES = [
         " | mv-expand k = bag_keys(parse_json(s)) to typeof(string) | project id, k",
         [{"id": 1, "k": "Phish"}, {"id": 1, "k": "Spam"}, {"id": 2, "k": ""}],
         columns=[("id", "long"), ("k", "string")],
+    ),
+    # one-parse readers for parse_json(c).k and bag_keys(parse_json(c)): same rows as the general path
+    case(
+        "mv-expand-json-member-to-string-every-shape",
+        J + " | extend m = parse_json(s) | mv-expand e = m.P to typeof(string) | project id, e",
+        [
+            {"id": 1, "e": "1"},
+            {"id": 1, "e": "2.5"},
+            {"id": 1, "e": "a"},
+            {"id": 1, "e": ""},
+            {"id": 1, "e": '{"k":[1]}'},
+            {"id": 1, "e": "[2,3]"},
+            {"id": 1, "e": "true"},
+            {"id": 3, "e": ""},
+            {"id": 4, "e": ""},
+            {"id": 5, "e": '{"x":"y"}'},
+            {"id": 5, "e": '{"z":[1]}'},
+            {"id": 6, "e": ""},
+            {"id": 9, "e": "w"},
+            {"id": 10, "e": ""},
+            {"id": 11, "e": ""},
+        ],
+        columns=[("id", "long"), ("e", "string")],
+    ),
+    case(
+        "mv-expand-json-member-dynamic-keeps-element-types",
+        J + " | extend m = parse_json(s) | mv-expand e = m.P | project id, e",
+        [
+            {"id": 1, "e": 1},
+            {"id": 1, "e": 2.5},
+            {"id": 1, "e": "a"},
+            {"id": 1, "e": None},
+            {"id": 1, "e": {"k": [1]}},
+            {"id": 1, "e": [2, 3]},
+            {"id": 1, "e": True},
+            {"id": 3, "e": None},
+            {"id": 4, "e": None},
+            {"id": 5, "e": {"x": "y"}},
+            {"id": 5, "e": {"z": [1]}},
+            {"id": 6, "e": None},
+            {"id": 9, "e": "w"},
+            {"id": 10, "e": None},
+            {"id": 11, "e": None},
+        ],
+        columns=[("id", "long"), ("e", "dynamic")],
+    ),
+    case(
+        "mv-expand-json-member-kind-array-todynamic",
+        J + " | where id in (1, 2, 5, 7) | extend m = todynamic(s) | mv-expand kind=array e = m.P | project id, e",
+        [
+            {"id": 1, "e": 1},
+            {"id": 1, "e": 2.5},
+            {"id": 1, "e": "a"},
+            {"id": 1, "e": None},
+            {"id": 1, "e": {"k": [1]}},
+            {"id": 1, "e": [2, 3]},
+            {"id": 1, "e": True},
+            {"id": 5, "e": ["x", "y"]},
+            {"id": 5, "e": ["z", [1]]},
+        ],
+    ),
+    case(
+        "mv-expand-json-member-numbers-itemindex-limit",
+        J + " | where id in (1, 3, 9) | mv-expand with_itemindex=i e = parse_json(s).P to typeof(long) limit 2"
+        " | project id, i, e",
+        [
+            {"id": 1, "i": 0, "e": 1},
+            {"id": 1, "i": 1, "e": 2},
+            {"id": 3, "i": 0, "e": None},
+            {"id": 9, "i": 0, "e": None},
+        ],
+        columns=[("id", "long"), ("i", "long"), ("e", "long")],
+    ),
+    case(
+        "mv-expand-json-member-beside-general-path",
+        J + " | where id in (1, 2, 9) | extend m = parse_json(s) | mv-expand e = m.P to typeof(string), q = m.Q"
+        " | project id, e, q",
+        [
+            {"id": 1, "e": "1", "q": {"x": 1}},
+            {"id": 1, "e": "2.5", "q": None},
+            {"id": 1, "e": "a", "q": None},
+            {"id": 1, "e": "", "q": None},
+            {"id": 1, "e": '{"k":[1]}', "q": None},
+            {"id": 1, "e": "[2,3]", "q": None},
+            {"id": 1, "e": "true", "q": None},
+            {"id": 2, "e": "", "q": None},
+            {"id": 9, "e": "w", "q": None},
+        ],
+    ),
+    case(
+        "mv-expand-bag-keys-every-shape",
+        J + " | extend Keys = bag_keys(parse_json(s)) | mv-expand with_itemindex=i Key = Keys to typeof(string)"
+        " | project id, i, Key",
+        [
+            {"id": 1, "i": 0, "Key": "P"},
+            {"id": 1, "i": 1, "Key": "Q"},
+            {"id": 2, "i": 0, "Key": "P"},
+            {"id": 4, "i": 0, "Key": ""},
+            {"id": 5, "i": 0, "Key": "P"},
+            {"id": 6, "i": 0, "Key": ""},
+            {"id": 7, "i": 0, "Key": "P"},
+            {"id": 8, "i": 0, "Key": "P"},
+            {"id": 9, "i": 0, "Key": "P"},
+            {"id": 10, "i": 0, "Key": ""},
+            {"id": 11, "i": 0, "Key": ""},
+        ],
+        columns=[("id", "long"), ("i", "long"), ("Key", "string")],
+    ),
+    case(
+        "mv-expand-bag-keys-dynamic-todynamic",
+        J + " | where id in (1, 3, 4, 6) | mv-expand k = bag_keys(todynamic(s)) | project id, k",
+        [{"id": 1, "k": "P"}, {"id": 1, "k": "Q"}, {"id": 4, "k": None}, {"id": 6, "k": None}],
+        columns=[("id", "long"), ("k", "dynamic")],
     ),
     case(
         "mvexpand-legacy-spelling",

@@ -16,6 +16,13 @@ W = 'datatable(s:string)["abc def", "abcdef", "ABC-xyz", "xabc", "", "Hello Worl
 ALL = ["abc def", "abcdef", "ABC-xyz", "xabc", "", "Hello World"]
 
 
+# k 2 has no right row: s is a real NULL (the outer join's), which KQL reads as ""
+N = (
+    'datatable(k:long)[1, 2, 3, 4] | join kind=leftouter (datatable(k2:long, s:string)[1, "an invoice", 3, "",'
+    ' 4, "bill"]) on $left.k == $right.k2'
+)
+
+
 def sel(*values: str) -> list[dict[str, Any]]:
     return [{"s": v} for v in values]
 
@@ -43,6 +50,59 @@ CASES = [
     case("has-dotted-term-in-address", 'print r = "user@contoso.com" has "contoso.com"', [{"r": True}]),
     case("has-term-inside-domain", 'print r = "mail.contoso.com" has "contoso"', [{"r": True}]),
     case("has-digits-are-term-chars", 'print r = "a1b" has "a"', [{"r": False}]),
+    case(
+        "has-term-next-to-non-ascii-letters",
+        'datatable(s:string)["invoiceé", "éinvoice", "xinvoice", "invoice2", "Invoice!", "ü INVOICE ü"]'
+        ' | where s has "invoice" | project s',
+        sel("invoiceé", "éinvoice", "Invoice!", "ü INVOICE ü"),
+    ),
+    case(
+        "has_cs-term-next-to-non-ascii-letters",
+        'datatable(s:string)["Aé", "éA", "a", "A1"] | where s has_cs "A" | project s',
+        sel("Aé", "éA"),
+    ),
+    case("has-null-string-under-not", N + ' | where not(s has "invoice") | project k', [{"k": 2}, {"k": 3}, {"k": 4}]),
+    case(
+        "has-null-string-under-not-or",
+        N + ' | where not(s has "invoice" or s has "bill") | project k',
+        [{"k": 2}, {"k": 3}],
+    ),
+    case(
+        "has-null-string-or-isempty",
+        N + ' | where s has "invoice" or isempty(s) | project k',
+        [{"k": 1}, {"k": 2}, {"k": 3}],
+    ),
+    case("has-null-string-in-and", N + ' | where s has "invoice" and k > 0 | project k', [{"k": 1}]),
+    case(
+        "has-null-string-countif",
+        N + ' | summarize a = countif(s has "invoice"), b = countif(not(s has "invoice")), c = countif(s == "bill")'
+        ', d = countif(s != "bill"), e = countif(s contains "voi" or s == "")',
+        [{"a": 1, "b": 3, "c": 1, "d": 3, "e": 3}],
+    ),
+    case(
+        "has-null-string-in-iff-and-as-value",
+        N
+        + ' | extend v = iff(s has "invoice", "yes", "no"), h = s has "invoice", e = s == "bill" | project k, v, h, e',
+        [
+            {"k": 1, "v": "yes", "h": True, "e": False},
+            {"k": 2, "v": "no", "h": False, "e": False},
+            {"k": 3, "v": "no", "h": False, "e": False},
+            {"k": 4, "v": "no", "h": False, "e": True},
+        ],
+    ),
+    case(
+        "has-or-has-same-column",
+        'datatable(s:string)["invoiceé", "billing", "xbill", "ü BILL", "pay invoice", "none"]'
+        ' | where s has "invoice" or s has "bill" or s has "nothing" | project s',
+        sel("invoiceé", "ü BILL", "pay invoice"),
+    ),
+    case("has-or-has-null-string", N + ' | where s has "invoice" or s has "bill" | project k', [{"k": 1}, {"k": 4}]),
+    case(
+        "has-or-has-as-a-value",
+        N + ' | extend h = s has "invoice" or s has "bill" or k == 3 | project k, h',
+        [{"k": 1, "h": True}, {"k": 2, "h": False}, {"k": 3, "h": True}, {"k": 4, "h": True}],
+    ),
+    case("equals-null-string-under-not", N + ' | where not(s == "bill") | project k', [{"k": 1}, {"k": 2}, {"k": 3}]),
     case("contains-substring-case-insensitive", w('s contains "ABC"'), sel("abc def", "abcdef", "ABC-xyz", "xabc")),
     case("contains_cs", w('s contains_cs "ABC"'), sel("ABC-xyz")),
     case("not-contains", w('s !contains "abc"'), sel("", "Hello World")),

@@ -117,6 +117,59 @@ CASES = [
         [{"g": "a", "v": None}, {"g": "b", "v": 30}],
     ),
     case(
+        "arg_max-ties-take-every-column-from-one-row",
+        'datatable(g:string, t:long, a:long, b:string)["x", 5, 1, "one", "x", 5, 2, "two", "x", 5, long(null), "none",'
+        ' "x", 1, 9, "nine", "y", 3, 4, "four"] | summarize arg_max(t, a, b) by g | extend ok = case(isnull(a),'
+        ' b == "none", a == 1, b == "one", a == 2, b == "two", a == 4, b == "four", false)'
+        " | project g, t, ok",
+        [{"g": "x", "t": 5, "ok": True}, {"g": "y", "t": 3, "ok": True}],
+    ),
+    case(
+        "arg_max-several-columns-null-key-and-null-values",
+        'datatable(g:long, t:long, v:long, w:string)[1, long(null), 10, "a", 1, long(null), 20, "b",'
+        ' long(null), 2, 30, "c", long(null), 1, 40, "d", 2, 7, long(null), "e", 2, 3, 50, "f"]'
+        " | summarize arg_max(t, v, w) by g | project g, v, w",
+        [{"g": 1, "v": None, "w": ""}, {"g": None, "v": 30, "w": "c"}, {"g": 2, "v": None, "w": "e"}],
+    ),
+    case(
+        "arg_min-several-columns-keeps-a-null-value-at-the-min-key",
+        'datatable(g:string, t:long, v:long, w:string)["a", 2, 20, "q", "a", 1, long(null), "p", "b", 3, 30, "r"]'
+        " | summarize arg_min(t, v, w) by g",
+        [{"g": "a", "t": 1, "v": None, "w": "p"}, {"g": "b", "t": 3, "v": 30, "w": "r"}],
+    ),
+    case(
+        "arg_max-several-columns-by-a-key-named-like-the-maximized-column",
+        E + " | summarize arg_max(Ts, User, Score) by Ts = bin(Ts, 1d) | project Ts, User, Score",
+        [
+            {"Ts": "2024-01-01T00:00:00Z", "User": "cid", "Score": 5},
+            {"Ts": "2024-01-02T00:00:00Z", "User": "ann", "Score": 20},
+            {"Ts": "2024-01-03T00:00:00Z", "User": "dan", "Score": 15},
+        ],
+    ),
+    case(
+        "arg_max-several-columns-beside-another-aggregate",
+        'datatable(g:string, t:long, v:long, w:string)["a", 2, long(null), "q", "a", 1, 10, "p", "b", 3, 30, "r"]'
+        " | summarize n = count(), arg_max(t, v, w) by g | project g, n, v, w",
+        [{"g": "a", "n": 2, "v": None, "w": "q"}, {"g": "b", "n": 1, "v": 30, "w": "r"}],
+    ),
+    case(
+        "where-after-summarize-reads-the-aggregates-not-same-named-columns",
+        'datatable(Subject:string, n:long)["a", 1, "b", 1, "c", 2]'
+        " | summarize Subject = count() by n = n * 10 | where Subject > 1 and n > 5 | sort by n",
+        [{"n": 10, "Subject": 2}],
+    ),
+    case(
+        "countif-over-no-rows-is-zero",
+        "datatable(v:long)[1, 2] | where v > 5 | summarize countif(v > 0)",
+        [{"countif_": 0}],
+    ),
+    case(
+        "countif-over-only-null-conditions-is-zero",
+        'datatable(g:string, v:long)["a", long(null), "a", long(null), "b", 1]'
+        " | summarize c = countif(v > 0 or v < -5) by g",
+        [{"g": "a", "c": 0}, {"g": "b", "c": 1}],
+    ),
+    case(
         "arg_max-star-key-only",
         'datatable(g:string, t:long, v:long)["a", 1, 10, "a", 2, 20] | summarize arg_max(t, *) by g | project g, t',
         [{"g": "a", "t": 2}],
