@@ -135,7 +135,7 @@ def test_verified_tokens_remember_the_signature_but_check_time_at_each_use() -> 
     other = VerifiedTokens(ECKey.generate_key("P-256", private=True))
     with pytest.raises(AuthError, match=INVALID_TOKEN):  # a cache is tied to its signing key
         other.verify(token, START)
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     with pytest.raises(AuthError, match=INVALID_TOKEN):  # a forged payload never reaches the cache
         tokens.verify(f"{header}.{_b64({'sub': 'x'})}.{signature}", START)
     for _ in range(3):  # bounded: older tokens are verified again after eviction, still correctly
