@@ -60,10 +60,38 @@ class Dovecot:
         finally:
             conn.logout()
 
-    def stop(self) -> None:
+    def logins(self, user: str) -> int:
+        """Successful IMAP logins as the user so far, as the server logged them (master logins included)."""
+        log = self.root / "dovecot.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return text.count(f"imap-login: Info: Login: user=<{user}>")
+
+    def kill_sessions(self) -> int:
+        """Kills every imap process (each serves one client connection), as a crash or an admin's kick
+        would: the clients see their connection closed. Returns how many there were."""
+        killed = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                name, _, rest = stat.read_text().partition(") ")
+                if rest.split()[1] == str(self.process.pid) and name.endswith("(imap"):
+                    os.kill(int(stat.parent.name), signal.SIGKILL)
+                    killed += 1
+        return killed
+
+    def restart(self) -> None:
+        """Stops the server, its client connections with it, and starts it again on the same port, with
+        the same mail. (A plain SIGTERM leaves the imap processes serving their clients.)"""
+        self._terminate()
+        self.process = _launch(self.root / "dovecot.conf", self.port, self.root / "dovecot.log")
+
+    def _terminate(self) -> None:
         if self.process.poll() is None:
+            self.kill_sessions()
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        self._terminate()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -154,7 +182,6 @@ def _mail_owner() -> tuple[int, int]:
 def start_dovecot(users: list[str], *, capability: str = "") -> Dovecot:
     """Under a fresh directory in /tmp (pytest's tmp dirs are private to their owner, and the mail
     processes run as another user when the tests run as root); stop() removes it."""
-    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     root = Path(tempfile.mkdtemp(prefix="ramparts-dovecot-"))
     uid, gid = _mail_owner()
     (root / "mail").mkdir()
@@ -163,14 +190,19 @@ def start_dovecot(users: list[str], *, capability: str = "") -> Dovecot:
     port = free_port()
     conf = root / "dovecot.conf"
     conf.write_text(_config(root, port, users, capability, uid, gid))
+    return Dovecot(root, port, _launch(conf, port, root / "dovecot.log"))
+
+
+def _launch(conf: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     process = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_ready(port, process, root / "dovecot.log")
+        _wait_ready(port, process, log)
     except BaseException:
         process.kill()
         process.wait()
         raise
-    return Dovecot(root, port, process)
+    return process
 
 
 def running(users: list[str], *, capability: str = "") -> Iterator[Dovecot]:

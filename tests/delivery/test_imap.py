@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,9 +12,9 @@ from sqlalchemy import select
 
 from ramparts.config import Settings
 from ramparts.delivery.backends import backend_for
-from ramparts.delivery.imap import ImapBackend, ImapSettings
+from ramparts.delivery.imap import ImapBackend, ImapSettings, _Connection
 from ramparts.delivery.mailbox import Folder
-from ramparts.delivery.zap import use_mailbox
+from ramparts.delivery.zap import mailbox_backend, use_mailbox
 from ramparts.domain.verdicts import Verdict
 from ramparts.mailflow.pipeline import Pipeline
 from ramparts.store.models import MessageCopy, QuarantineRecord
@@ -34,10 +36,21 @@ def dovecot_without_move() -> Iterator[Dovecot]:
     yield from running(USERS, capability=NO_MOVE_CAPABILITY)
 
 
-def backend(server: Dovecot) -> ImapBackend:
-    return ImapBackend(
-        ImapSettings("127.0.0.1", server.port, tls="none", master_user=MASTER, master_password=MASTER_PASSWORD)
-    )
+def settings_for(server: Dovecot) -> ImapSettings:
+    return ImapSettings("127.0.0.1", server.port, tls="none", master_user=MASTER, master_password=MASTER_PASSWORD)
+
+
+def backend(server: Dovecot, **options: Any) -> ImapBackend:
+    return ImapBackend(settings_for(server), **options)
+
+
+def server_logins(server: Dovecot, user: str, expected: int) -> int:
+    """The logins Dovecot logged for the user (its log process writes a moment after the login)."""
+    deadline = time.monotonic() + 5
+    while server.logins(user) < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    return server.logins(user)
 
 
 def user_command(server: Dovecot, user: str, folder: str, *command: str) -> None:
@@ -146,6 +159,154 @@ def test_the_setting_selects_the_imap_backend(dovecot: Dovecot) -> None:
     assert dovecot.folder_ids(BOB, "Spam") == {"nmid-9": False}
 
 
+# ----------------------------------------------------------------------------- connection reuse
+
+
+def test_many_operations_for_one_user_log_in_once(dovecot: Dovecot) -> None:
+    box = backend(dovecot)
+    refs = [box.deliver(ALICE, f"nmid-{i}", RAW, Folder.INBOX) for i in range(5)]
+    for i, ref in enumerate(refs):
+        located = box.locate(ALICE, f"nmid-{i}", ref=ref)  # an unread-spam ZAP: locate, then move
+        assert located is not None and not located.read
+        moved = box.move(ALICE, f"nmid-{i}", Folder.JUNK, ref=located.ref)
+        assert moved is not None and moved.folder is Folder.JUNK
+    assert box.remove(ALICE, "nmid-0", ref=refs[0]) is True
+    assert box.move(ALICE, "nmid-1", Folder.INBOX) is not None
+    assert box.logins == 1 and box.reconnects == 0
+    assert server_logins(dovecot, ALICE, 1) == 1  # what the server saw, not only what the backend counted
+    assert dovecot.folder_ids(ALICE, "Junk") == {f"nmid-{i}": False for i in range(2, 5)}
+    assert dovecot.folder_ids(ALICE, "INBOX") == {"nmid-1": False}
+    assert box.idle_connections() == 1
+    box.close()
+    assert box.idle_connections() == 0
+    assert box.locate(ALICE, "nmid-1") is not None  # still works after close, keeping nothing
+    assert box.logins == 2 and box.idle_connections() == 0
+
+
+def test_pool_size_zero_logs_in_for_every_operation(dovecot: Dovecot) -> None:
+    box = backend(dovecot, pool_size=0)
+    ref = box.deliver(BOB, "nmid-1", RAW, Folder.INBOX)
+    assert box.locate(BOB, "nmid-1", ref=ref) is not None
+    assert box.move(BOB, "nmid-1", Folder.JUNK, ref=ref) is not None
+    assert box.logins == 3 and box.idle_connections() == 0
+    assert server_logins(dovecot, BOB, 3) == 3
+
+
+def test_the_pool_keeps_the_least_recently_used_users_out(dovecot: Dovecot) -> None:
+    box = backend(dovecot, pool_size=2)
+    for user in USERS:
+        box.deliver(user, "nmid-1", RAW, Folder.INBOX)
+    assert box.logins == 3 and box.idle_connections() == 2  # Alice's connection was logged out
+    box.locate(CAROL, "nmid-1")
+    box.locate(BOB, "nmid-1")
+    assert box.logins == 3
+    box.locate(ALICE, "nmid-1")  # logs in again, and pushes Carol (least recently used) out
+    assert box.logins == 4
+    box.locate(BOB, "nmid-1")
+    assert box.logins == 4
+    box.locate(CAROL, "nmid-1")
+    assert box.logins == 5
+    box.close()
+
+
+def test_a_connection_idle_too_long_is_logged_out_instead_of_reused(dovecot: Dovecot) -> None:
+    box = backend(dovecot, max_idle=0.0)
+    box.deliver(ALICE, "nmid-1", RAW, Folder.INBOX)
+    time.sleep(0.01)
+    assert box.locate(ALICE, "nmid-1") is not None
+    assert box.logins == 2 and box.idle_connections() == 1
+    box.close()
+
+
+def test_a_connection_the_server_killed_is_replaced_transparently(dovecot: Dovecot) -> None:
+    box = backend(dovecot)
+    ref = box.deliver(ALICE, "nmid-1", RAW, Folder.INBOX)
+    assert box.locate(ALICE, "nmid-1", ref=ref) is not None
+    assert dovecot.kill_sessions() == 1  # the server side of the pooled connection is gone
+    moved = box.move(ALICE, "nmid-1", Folder.JUNK, ref=ref)
+    assert moved is not None and moved.folder is Folder.JUNK
+    assert box.logins == 2 and box.reconnects == 1
+    assert dovecot.folder_ids(ALICE, "Junk") == {"nmid-1": False}
+    assert box.remove(ALICE, "nmid-1", ref=moved.ref) is True
+    assert box.logins == 2  # the replacement is pooled in turn
+    box.close()
+
+
+def test_a_restarted_server_is_noticed_by_noop_and_logged_into_again(dovecot: Dovecot) -> None:
+    box = backend(dovecot, noop_after=0.0)  # NOOP before every reuse
+    box.deliver(BOB, "nmid-1", RAW, Folder.INBOX)
+    box.deliver(CAROL, "nmid-1", RAW, Folder.INBOX)
+    dovecot.restart()
+    assert box.locate(BOB, "nmid-1") is not None
+    assert box.move(CAROL, "nmid-1", Folder.JUNK) is not None
+    assert box.logins == 4 and box.reconnects == 2
+    assert box.locate(BOB, "nmid-1") is not None and box.logins == 4  # a live connection passes the NOOP
+    box.close()
+
+
+class _Watched(ImapBackend):
+    """Records any connection lent while already lent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lent: set[int] = set()
+        self.clashes = 0
+        self.guard = threading.Lock()
+
+    def _checkout(self, recipient: str) -> _Connection:
+        conn = super()._checkout(recipient)
+        with self.guard:
+            self.clashes += id(conn) in self.lent
+            self.lent.add(id(conn))
+        time.sleep(0.001)  # widen the window for a clash
+        return conn
+
+    def _returned(self, conn: _Connection) -> None:
+        with self.guard:
+            self.lent.discard(id(conn))
+
+    def _checkin(self, conn: _Connection) -> None:
+        self._returned(conn)
+        super()._checkin(conn)
+
+    def _discard(self, conn: _Connection) -> None:
+        self._returned(conn)
+        super()._discard(conn)
+
+
+def test_two_threads_on_one_user_never_share_a_connection(dovecot: Dovecot) -> None:
+    box = _Watched(settings_for(dovecot))
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def work(name: str) -> None:
+        try:
+            start.wait()
+            for i in range(12):
+                nmid = f"{name}-{i}"
+                ref = box.deliver(ALICE, nmid, RAW, Folder.INBOX)
+                located = box.locate(ALICE, nmid, ref=ref)
+                assert located is not None and located.ref == ref and located.folder is Folder.INBOX
+                target = Folder.JUNK if i % 2 else Folder.DELETED
+                moved = box.move(ALICE, nmid, target, ref=ref)
+                assert moved is not None and moved.folder is target
+                assert box.locate(ALICE, nmid, ref=moved.ref) == moved
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and box.clashes == 0
+    assert 1 <= box.logins <= 2 and box.reconnects == 0
+    assert dovecot.folder_ids(ALICE, "INBOX") == {}
+    assert set(dovecot.folder_ids(ALICE, "Junk")) == {f"{n}-{i}" for n in "ab" for i in range(1, 12, 2)}
+    assert set(dovecot.folder_ids(ALICE, "Trash")) == {f"{n}-{i}" for n in "ab" for i in range(0, 12, 2)}
+    box.close()
+
+
 # ----------------------------------------------------------------------------- ZAP through the server
 
 
@@ -154,6 +315,7 @@ def world(tmp_path: Any, dovecot: Dovecot) -> Iterator[World]:
     made = make_world(tmp_path)
     box = backend(dovecot)
     use_mailbox(made.services, box)
+    made.services.on_close.append(box.close)
     made.pipeline = Pipeline(made.services, engines=[made.engine], mailbox=box)
     yield made
     made.services.close()
@@ -184,6 +346,8 @@ def test_zap_quarantines_phish_and_junks_unread_spam_on_the_server(world: World,
     assert sorted(rows) == sorted(
         [(phish, "Moved to quarantine", "Success"), (spam, "Moved to junk folder", "Success")]
     )
+    box = mailbox_backend(world.services)
+    assert isinstance(box, ImapBackend) and box.logins == len(USERS)  # deliveries and ZAPs: one login a user
 
 
 def test_zap_of_a_copy_the_user_deleted_records_message_already_deleted(world: World, dovecot: Dovecot) -> None:

@@ -74,6 +74,9 @@ PROPERTIES: dict[str, Property] = {
 FILTERS = FilterCompiler(PROPERTIES)
 MAX_TOP = 1000
 DEFAULT_TOP = 100
+UNSUPPORTED_OPTIONS = ("$skip", "$orderby", "$search", "$expand")
+"""System query options Graph SDKs offer on this collection that ramparts does not implement: refused
+(400) rather than ignored, since an ignored $skip or $orderby would answer with the wrong rows."""
 
 
 def _iso(value: object) -> str | None:
@@ -304,6 +307,12 @@ async def list_analyzed_emails(
     start_time: Annotated[dt.datetime | None, Query(alias="startTime")] = None,
     end_time: Annotated[dt.datetime | None, Query(alias="endTime")] = None,
 ) -> dict[str, Any]:
+    for option in UNSUPPORTED_OPTIONS:
+        if option in request.query_params:
+            raise InvalidInput(
+                f"{option} is not supported on analyzedEmails; use $filter, $top, $count and @odata.nextLink",
+                field=option,
+            )
     services = services_of(request)
     tenant = _tenant_of(caller)
     items, next_token, total = await run_in_threadpool(

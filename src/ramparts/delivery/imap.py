@@ -8,6 +8,15 @@ so that only that copy is expunged. Quarantine takes the copy out of the mailbox
 body in its own blob store.
 
 Refs look like `imap:<folder>:<uidvalidity>:<uid>`.
+
+Logged-in connections are kept for reuse, per mailbox user: at most `pool_size` users (least recently
+used first out), a few idle connections each. A connection is lent to one operation (one thread) at a
+time and every folder operation SELECTs its folder, so nothing depends on what the previous operation
+left selected. A reused connection idle for `noop_after` seconds gets a NOOP first; one idle for
+`max_idle` seconds is logged out instead. When a reused connection turns out dead (the server closed it,
+a restart, a timeout) before the operation changed anything, the operation runs again once on a fresh
+login. `pool_size=0` logs in for every operation. close() logs out every idle connection; connections
+lent out at that moment are logged out when they come back.
 """
 
 from __future__ import annotations
@@ -16,9 +25,13 @@ import contextlib
 import imaplib
 import re
 import ssl
+import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ramparts.delivery.mailbox import Folder, StoredCopy
 from ramparts.errors import ConfigError
@@ -28,6 +41,9 @@ TLS_MODES = ("none", "starttls", "tls")
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
 _APPENDUID = re.compile(rb"APPENDUID (\d+) (\d+)")
+IDLE_PER_USER = 2
+"""Idle connections kept per user: the applier thread and a request thread each find one."""
+_T = TypeVar("_T")
 
 
 class ImapError(Exception):
@@ -47,6 +63,87 @@ class ImapSettings:
     timeout: float = 30.0
 
 
+@dataclass(eq=False, slots=True)
+class _Connection:
+    """One logged-in connection; lent to one operation at a time."""
+
+    imap: imaplib.IMAP4
+    user: str
+    last_used: float = field(default_factory=time.monotonic)
+    reused: bool = False
+    """Lent before: if it turns out dead, a fresh login may take over."""
+    changed: bool = False
+    """This operation sent a command that changes the mailbox (APPEND, MOVE, COPY, STORE): no retry."""
+
+
+class _Pool:
+    """Idle connections by user, least recently used first; the lock guards only the bookkeeping, never
+    network I/O. Holds no reference to the backend, so that a finalizer can close it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.idle: OrderedDict[str, list[_Connection]] = OrderedDict()
+        self.closed = False
+
+    def take(self, user: str, now: float, max_idle: float) -> tuple[_Connection | None, list[_Connection]]:
+        """The most recently used idle connection of the user (None when there is none), and the ones
+        idle too long (for the caller to log out)."""
+        stale: list[_Connection] = []
+        with self.lock:
+            conns = self.idle.get(user)
+            found = None
+            while conns:
+                conn = conns.pop()
+                if now - conn.last_used > max_idle:
+                    stale.append(conn)
+                else:
+                    found = conn
+                    break
+            if conns is not None and not conns:
+                del self.idle[user]
+        return found, stale
+
+    def give_back(self, conn: _Connection) -> list[_Connection]:
+        """Keeps the connection for reuse; returns what no longer fits (for the caller to log out)."""
+        with self.lock:
+            if self.closed or self.size <= 0:
+                return [conn]
+            conns = self.idle.setdefault(conn.user, [])
+            self.idle.move_to_end(conn.user)
+            if len(conns) >= IDLE_PER_USER:
+                return [conn]
+            conns.append(conn)
+            evicted: list[_Connection] = []
+            while len(self.idle) > self.size:
+                _, dropped = self.idle.popitem(last=False)
+                evicted += dropped
+            return evicted
+
+    def idle_count(self) -> int:
+        with self.lock:
+            return sum(len(conns) for conns in self.idle.values())
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            conns = [conn for user_conns in self.idle.values() for conn in user_conns]
+            self.idle.clear()
+        for conn in conns:
+            _logout(conn)
+
+
+def _logout(conn: _Connection) -> None:
+    with contextlib.suppress(OSError, imaplib.IMAP4.error):
+        conn.imap.logout()
+
+
+def _drop(conn: _Connection) -> None:
+    """Closes a connection in an unknown state without a round trip."""
+    with contextlib.suppress(OSError, imaplib.IMAP4.error):
+        conn.imap.shutdown()
+
+
 @dataclass(frozen=True, slots=True)
 class _Found:
     mailbox: str
@@ -59,7 +156,18 @@ class ImapBackend:
     name = "imap"
     supports_moves = True
 
-    def __init__(self, settings: ImapSettings, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        settings: ImapSettings,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        pool_size: int = 16,
+        noop_after: float = 60.0,
+        max_idle: float = 300.0,
+    ) -> None:
+        """pool_size: users whose connections are kept logged in (0: one login per operation).
+        noop_after: seconds of idleness after which a connection is checked with NOOP before reuse.
+        max_idle: seconds of idleness after which a connection is logged out rather than reused."""
         if settings.tls not in TLS_MODES:
             raise ConfigError(f"imap_tls must be one of {', '.join(TLS_MODES)}, not {settings.tls!r}")
         if not settings.host or not settings.master_user:
@@ -71,6 +179,23 @@ class ImapBackend:
             Folder.JUNK: settings.junk_folder,
             Folder.DELETED: settings.deleted_folder,
         }
+        self.pool_size = pool_size
+        self.noop_after = noop_after
+        self.max_idle = max_idle
+        self._pool = _Pool(pool_size)
+        self._counts_lock = threading.Lock()
+        self.logins = 0
+        """LOGINs made so far (a counter for tests and benchmarks)."""
+        self.reconnects = 0
+        """Reused connections found dead and replaced by a fresh login."""
+        self._finalizer = weakref.finalize(self, self._pool.close)
+
+    def close(self) -> None:
+        """Logs out every pooled connection; later operations log in for themselves and keep nothing."""
+        self._finalizer()
+
+    def idle_connections(self) -> int:
+        return self._pool.idle_count()
 
     def mailbox_name(self, folder: Folder) -> str:
         return self._folders[folder]
@@ -81,8 +206,7 @@ class ImapBackend:
                 return folder
         return Folder.INBOX  # a folder of the user's own: Defender counts it as Inbox/folder
 
-    @contextlib.contextmanager
-    def _session(self, recipient: str) -> Iterator[imaplib.IMAP4]:
+    def _login(self, recipient: str) -> _Connection:
         s = self.settings
         try:
             if s.tls == "tls":
@@ -91,19 +215,83 @@ class ImapBackend:
                 conn = imaplib.IMAP4(s.host, s.port, timeout=s.timeout)
                 if s.tls == "starttls":
                     conn.starttls(self.ssl_context)
+            with self._counts_lock:
+                self.logins += 1
             conn.login(f"{recipient}{s.separator}{s.master_user}", s.master_password)
             _, data = conn.capability()  # the post-login list (MOVE, UIDPLUS) replaces the greeting's
             if data and data[0]:
                 conn.capabilities = tuple(str(data[0], "ascii").upper().split())
         except (OSError, imaplib.IMAP4.error) as exc:
             raise ImapError(f"IMAP login for {recipient} at {s.host}:{s.port} failed: {exc}") from exc
+        return _Connection(conn, recipient)
+
+    def _alive(self, conn: _Connection) -> bool:
         try:
-            yield conn
-        except imaplib.IMAP4.error as exc:
+            typ, _ = conn.imap.noop()
+        except (OSError, imaplib.IMAP4.error):
+            return False
+        return typ == "OK"
+
+    def _checkout(self, recipient: str) -> _Connection:
+        """A logged-in connection of the user's, lent to the caller alone until _checkin or _discard."""
+        while True:
+            now = time.monotonic()
+            conn, stale = self._pool.take(recipient, now, self.max_idle)
+            for old in stale:
+                _logout(old)
+            if conn is None:
+                return self._login(recipient)
+            if now - conn.last_used < self.noop_after or self._alive(conn):
+                conn.reused, conn.changed = True, False
+                return conn
+            _drop(conn)
+            with self._counts_lock:
+                self.reconnects += 1
+
+    def _checkin(self, conn: _Connection) -> None:
+        conn.last_used = time.monotonic()
+        for extra in self._pool.give_back(conn):
+            _logout(extra)
+
+    def _discard(self, conn: _Connection) -> None:
+        _drop(conn)
+
+    def _run(self, recipient: str, operation: Callable[[_Connection], _T]) -> _T:
+        """Runs the operation on a connection of the user's; once more on a fresh login when a reused
+        connection was dead and the operation had not changed anything yet."""
+        while True:
+            conn = self._checkout(recipient)
+            try:
+                result = operation(conn)
+            except (OSError, imaplib.IMAP4.abort) as exc:
+                self._discard(conn)
+                if conn.reused and not conn.changed:
+                    with self._counts_lock:
+                        self.reconnects += 1
+                    continue
+                raise ImapError(f"IMAP connection for {recipient} failed: {exc}") from exc
+            except imaplib.IMAP4.error as exc:
+                self._discard(conn)
+                raise ImapError(f"IMAP command for {recipient} failed: {exc}") from exc
+            except BaseException:
+                self._discard(conn)
+                raise
+            self._checkin(conn)
+            return result
+
+    @contextlib.contextmanager
+    def _session(self, recipient: str) -> Iterator[imaplib.IMAP4]:
+        """A connection of the user's for the duration of the block (no retry)."""
+        conn = self._checkout(recipient)
+        try:
+            yield conn.imap
+        except (OSError, imaplib.IMAP4.error) as exc:
+            self._discard(conn)
             raise ImapError(f"IMAP command for {recipient} failed: {exc}") from exc
-        finally:
-            with contextlib.suppress(OSError, imaplib.IMAP4.error):
-                conn.logout()
+        except BaseException:
+            self._discard(conn)
+            raise
+        self._checkin(conn)
 
     @staticmethod
     def _quote(mailbox: str) -> str:
@@ -172,13 +360,16 @@ class ImapBackend:
         self, recipient: str, network_message_id: str, raw: bytes, folder: Folder, *, received: float | None = None
     ) -> str:
         mailbox = self.mailbox_name(folder)
-        with self._session(recipient) as conn:
+
+        def operation(lease: _Connection) -> str:
+            conn = lease.imap
             self._ensure_folder(conn, mailbox)
             found = self._search(conn, mailbox, network_message_id)
             if found is not None:  # delivered before a crash: keep the one copy
                 return self._stored(found).ref
             stamped = f"{HEADER}: {network_message_id}\r\n".encode() + raw
             when = imaplib.Time2Internaldate(received if received is not None else time.time())
+            lease.changed = True
             typ, data = conn.append(self._quote(mailbox), "", when, stamped)
             if typ != "OK":
                 raise ImapError(f"APPEND to {mailbox} for {recipient} refused: {data!r}")
@@ -188,14 +379,20 @@ class ImapBackend:
             found = self._search(conn, mailbox, network_message_id)
             return self._stored(found).ref if found else f"imap:{mailbox}::"
 
+        return self._run(recipient, operation)
+
     def locate(self, recipient: str, network_message_id: str, *, ref: str = "") -> StoredCopy | None:
-        with self._session(recipient) as conn:
-            found = self._find(conn, network_message_id, ref)
+        def operation(lease: _Connection) -> StoredCopy | None:
+            found = self._find(lease.imap, network_message_id, ref)
             return self._stored(found) if found else None
+
+        return self._run(recipient, operation)
 
     def move(self, recipient: str, network_message_id: str, folder: Folder, *, ref: str = "") -> StoredCopy | None:
         target = self.mailbox_name(folder)
-        with self._session(recipient) as conn:
+
+        def operation(lease: _Connection) -> StoredCopy | None:
+            conn = lease.imap
             found = self._find(conn, network_message_id, ref)
             if found is None:
                 return None
@@ -203,6 +400,7 @@ class ImapBackend:
                 return self._stored(found)
             self._ensure_folder(conn, target)
             self._select(conn, found.mailbox)
+            lease.changed = True
             if "MOVE" in conn.capabilities:
                 typ, data = conn.uid("MOVE", found.uid, self._quote(target))
             else:
@@ -216,14 +414,20 @@ class ImapBackend:
                 raise ImapError(f"{network_message_id} is not in {target} after the move for {recipient}")
             return self._stored(moved)
 
+        return self._run(recipient, operation)
+
     def remove(self, recipient: str, network_message_id: str, *, ref: str = "") -> bool:
-        with self._session(recipient) as conn:
+        def operation(lease: _Connection) -> bool:
+            conn = lease.imap
             found = self._find(conn, network_message_id, ref)
             if found is None:
                 return False
             self._select(conn, found.mailbox)
+            lease.changed = True
             self._expunge(conn, found.uid)
             return True
+
+        return self._run(recipient, operation)
 
     def _expunge(self, conn: imaplib.IMAP4, uid: str) -> None:
         """Flags the one message \\Deleted and expunges only it (UID EXPUNGE needs UIDPLUS; without it, a

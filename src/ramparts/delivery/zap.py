@@ -224,6 +224,9 @@ def mailbox_backend(services: Services) -> MailboxBackend:
     found = services.extras.get(_MAILBOX)
     if found is None:
         found = services.extras[_MAILBOX] = backend_for(services.settings)
+        close = getattr(found, "close", None)
+        if close is not None:  # IMAP keeps logged-in connections
+            services.on_close.append(close)
     return found  # type: ignore[return-value]
 
 
