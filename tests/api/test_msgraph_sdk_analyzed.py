@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,19 +26,14 @@ from msgraph_core import GraphClientFactory
 
 from ramparts.api.app import create_app
 from ramparts.delivery.mailbox import Folder
-from ramparts.delivery.maildir import MaildirBackend
-from ramparts.delivery.zap import use_mailbox
-from ramparts.detection.engine import EngineVerdict, TenantContext
 from ramparts.domain.verdicts import Verdict
 from ramparts.identity.scopes import ANALYZED_MESSAGE_READ, ANALYZED_MESSAGE_READ_WRITE, THREAT_HUNTING_READ
-from ramparts.mailflow.message import Envelope, ParsedMessage
-from ramparts.mailflow.pipeline import MessageOutcome, Pipeline
 from ramparts.services import Services
 from ramparts.store.models import MessageCopy
-from ramparts.tenants import MailboxSpec, add_tenant
 from tests.api.test_msgraph_sdk import RampartsCredential
 from tests.conftest import free_port
-from tests.identity.support import FakeClock, add_app, make_services, serve_in_thread
+from tests.identity.support import FakeClock, add_app, serve_in_thread
+from tests.vendors.support import World, make_world
 
 with warnings.catch_warnings():  # the generated request builders warn about themselves at import
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -70,68 +63,39 @@ Query = AnalyzedEmailsRequestBuilder.AnalyzedEmailsRequestBuilderGetQueryParamet
 ALICE, BOB, CAROL = "alice@contoso.example", "bob@contoso.example", "carol@contoso.example"
 
 
-class ChosenEngine:
-    """Judges each message as the test said, by subject; Clean otherwise."""
-
-    name = "builtin"
-
-    def __init__(self) -> None:
-        self.verdicts: dict[str, Verdict] = {}
-
-    async def evaluate(self, message: ParsedMessage, envelope: Envelope, tenant: TenantContext) -> EngineVerdict:
-        verdict = self.verdicts.get(message.subject, Verdict.CLEAN)
-        methods: dict[str, tuple[str, ...]] = {verdict.threat_type: ("Advanced filter",)} if verdict.threat_type else {}
-        return EngineVerdict(self.name, verdict, 0.9, detection_methods=methods)
-
-
 @dataclass
 class Mail:
-    services: Services
-    clock: FakeClock
-    mailbox: MaildirBackend
-    engine: ChosenEngine
-    pipeline: Pipeline
-    tenants: dict[str, str]
+    """The vendor tests' world (two tenants, real pipeline and Maildir), remembering every copy sent."""
+
+    world: World
     sent: list[tuple[str, str, str]] = field(default_factory=list)
     """(network message id, recipient, subject) of every copy delivered, oldest first."""
 
+    @property
+    def services(self) -> Services:
+        return self.world.services
+
+    @property
+    def tenants(self) -> dict[str, str]:
+        return self.world.tenants
+
     def deliver(self, subject: str, *recipients: str, verdict: Verdict = Verdict.CLEAN, sender: str = "") -> str:
-        self.engine.verdicts[subject] = verdict
-        sender = sender or "adele@partner.example"
-        message = EmailMessage()
-        message["From"] = sender
-        message["To"] = ", ".join(recipients)
-        message["Subject"] = subject
-        message["Message-ID"] = f"<{uuid.uuid4()}@partner.example>"
-        message.set_content(f"{subject}\n")
-        envelope = Envelope(sender, recipients, self.clock.now, str(uuid.uuid4()), "203.0.113.9", "mx.partner.example")
-        result = anyio.run(self.pipeline.process, envelope, message.as_bytes())
-        assert isinstance(result, list), result
-        outcome: MessageOutcome = result[0]
-        self.services.writer.flush()
-        self.sent.extend((outcome.network_message_id, r, subject) for r in recipients)
-        self.clock.advance(minutes=1)  # distinct timestamps: newest first is a strict order
-        return outcome.network_message_id
+        nmid = self.world.deliver(subject, *recipients, verdict=verdict, sender=sender or "adele@partner.example")
+        self.sent.extend((nmid, r, subject) for r in recipients)
+        self.world.clock.advance(minutes=1)  # distinct timestamps: newest first is a strict order
+        return nmid
 
     def files(self, recipient: str, folder: Folder) -> list[Path]:
-        base = self.mailbox.folder_path(recipient, folder)
+        base = self.world.mailbox.folder_path(recipient, folder)
         return [p for sub in ("new", "cur") if (base / sub).is_dir() for p in (base / sub).iterdir()]
 
 
 @pytest.fixture
 def mail(tmp_path: Path) -> Iterator[Mail]:
     clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1))
-    services = make_services(tmp_path / "data", clock)
-    mailbox = MaildirBackend(services.settings.mail_dir)
-    use_mailbox(services, mailbox)
-    tenants: dict[str, str] = {}
-    with services.sessions.begin() as session:
-        for name in ("contoso", "fabrikam"):
-            users = [MailboxSpec(f"{u}@{name}.example", u.title()) for u in ("alice", "bob", "carol")]
-            tenants[name] = add_tenant(session, name, [f"{name}.example"], mailboxes=users).id
-    engine = ChosenEngine()
-    yield Mail(services, clock, mailbox, engine, Pipeline(services, engines=[engine], mailbox=mailbox), tenants)
-    services.close()
+    world = make_world(tmp_path, clock)
+    yield Mail(world)
+    world.services.close()
 
 
 @dataclass

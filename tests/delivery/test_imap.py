@@ -116,8 +116,8 @@ def _all_uids(server: Dovecot, user: str, folder: str) -> list[bytes]:
 def test_a_server_without_move_gets_copy_and_uid_expunge_of_that_message_only(dovecot_without_move: Dovecot) -> None:
     server = dovecot_without_move
     box = backend(server)
-    with box._session(ALICE) as session:
-        assert "MOVE" not in session.capabilities and "UIDPLUS" in session.capabilities
+    capabilities = box._run(ALICE, lambda conn: conn.imap.capabilities)
+    assert "MOVE" not in capabilities and "UIDPLUS" in capabilities
     box.deliver(ALICE, "nmid-1", RAW, Folder.INBOX)
     box.deliver(ALICE, "nmid-2", RAW, Folder.INBOX)
     conn = server.user_session(ALICE)
@@ -250,6 +250,8 @@ class _Watched(ImapBackend):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lent: set[int] = set()
+        self.handed_out: set[int] = set()
+        """Every distinct connection lent so far."""
         self.clashes = 0
         self.guard = threading.Lock()
 
@@ -258,6 +260,7 @@ class _Watched(ImapBackend):
         with self.guard:
             self.clashes += id(conn) in self.lent
             self.lent.add(id(conn))
+            self.handed_out.add(id(conn))
         time.sleep(0.001)  # widen the window for a clash
         return conn
 
@@ -300,7 +303,10 @@ def test_two_threads_on_one_user_never_share_a_connection(dovecot: Dovecot) -> N
     for thread in threads:
         thread.join()
     assert errors == [] and box.clashes == 0
-    assert 1 <= box.logins <= 2 and box.reconnects == 0
+    assert box.reconnects == 0
+    # each login made one connection, every one was reused, and no more were made than threads ran
+    assert box.logins == len(box.handed_out) <= 2
+    assert box.idle_connections() == box.logins  # all returned to the pool
     assert dovecot.folder_ids(ALICE, "INBOX") == {}
     assert set(dovecot.folder_ids(ALICE, "Junk")) == {f"{n}-{i}" for n in "ab" for i in range(1, 12, 2)}
     assert set(dovecot.folder_ids(ALICE, "Trash")) == {f"{n}-{i}" for n in "ab" for i in range(0, 12, 2)}

@@ -29,7 +29,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -278,20 +278,6 @@ class ImapBackend:
                 raise
             self._checkin(conn)
             return result
-
-    @contextlib.contextmanager
-    def _session(self, recipient: str) -> Iterator[imaplib.IMAP4]:
-        """A connection of the user's for the duration of the block (no retry)."""
-        conn = self._checkout(recipient)
-        try:
-            yield conn.imap
-        except (OSError, imaplib.IMAP4.error) as exc:
-            self._discard(conn)
-            raise ImapError(f"IMAP command for {recipient} failed: {exc}") from exc
-        except BaseException:
-            self._discard(conn)
-            raise
-        self._checkin(conn)
 
     @staticmethod
     def _quote(mailbox: str) -> str:

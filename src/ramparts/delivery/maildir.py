@@ -73,8 +73,11 @@ class MaildirBackend:
         return self.root / _safe_mailbox_name(recipient)
 
     def folder_path(self, recipient: str, folder: Folder) -> Path:
-        base = self.mailbox_path(recipient)
-        return base if folder is Folder.INBOX else base / f".{folder.value}"
+        return Path(self._folder_dir(recipient, folder))
+
+    def _folder_dir(self, recipient: str, folder: Folder) -> str:
+        base = os.path.join(self.root, _safe_mailbox_name(recipient))
+        return base if folder is Folder.INBOX else os.path.join(base, f".{folder.value}")
 
     def _ensure(self, path: Path) -> None:
         if path in self._made:
@@ -91,7 +94,7 @@ class MaildirBackend:
             return None
         path = os.path.join(self.root, ref)
         folder_dir = os.path.dirname(os.path.dirname(path))
-        folder = self._folder_of(recipient, folder_dir)
+        folder = next((f for f in Folder if self._folder_dir(recipient, f) == folder_dir), None)
         if folder is None:
             return None
         if os.path.isfile(path):
@@ -106,15 +109,6 @@ class MaildirBackend:
             if os.path.isfile(candidate):
                 return Path(candidate), folder
         return None
-
-    def _folder_of(self, recipient: str, folder_dir: str) -> Folder | None:
-        mailbox = os.path.join(self.root, _safe_mailbox_name(recipient))
-        if folder_dir == mailbox:
-            return Folder.INBOX
-        head, _, name = folder_dir.rpartition(os.sep)
-        if head != mailbox or not name.startswith("."):
-            return None
-        return next((f for f in Folder if f is not Folder.INBOX and f.value == name[1:]), None)
 
     def _find(self, recipient: str, key: str, ref: str = "") -> tuple[Path, Folder] | None:
         known = self._at_ref(recipient, key, ref)

@@ -454,9 +454,8 @@ def _quarantine_record(session: Session, copy: MessageCopy, context: Context, no
         "deleted": False,
     }
     held = quarantine_record_of(session, copy)
-    pending: dict[tuple[str, str], dict[str, Any]] | None = session.info.get(_NEW_HELD)
-    if held is None and pending is not None:  # a batch: one insert for all its new records
-        pending[(copy.network_message_id, copy.recipient)] = {
+    if held is None:
+        row = {
             "id": f"{uuid.uuid4()}\\{uuid.uuid4()}",
             "tenant_id": copy.tenant_id,
             "network_message_id": copy.network_message_id,
@@ -465,16 +464,11 @@ def _quarantine_record(session: Session, copy: MessageCopy, context: Context, no
             "reported": False,
             **values,
         }
-    elif held is None:
-        held = QuarantineRecord(
-            id=f"{uuid.uuid4()}\\{uuid.uuid4()}",
-            tenant_id=copy.tenant_id,
-            network_message_id=copy.network_message_id,
-            recipient=copy.recipient,
-            received_at=copy.received_at,
-            **values,
-        )
-        session.add(held)
+        pending: dict[tuple[str, str], dict[str, Any]] | None = session.info.get(_NEW_HELD)
+        if pending is not None:  # a batch: one insert for all its new records
+            pending[(copy.network_message_id, copy.recipient)] = row
+        else:
+            session.add(QuarantineRecord(**row))
     else:
         for key, value in values.items():
             setattr(held, key, value)
