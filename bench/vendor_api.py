@@ -4,7 +4,8 @@ fixed rate, each beside the authenticated no-op route (/ices/v1/ping) of the sam
     .venv/bin/python bench/vendor_api.py [--copies 24000] [--rate 300] [--seconds 10]
 
 Seeds a data directory with delivered copies (real Maildir files, EmailEvents rows), starts
-`ramparts serve` on it in its own process, registers a vendor approved for the tenant, then:
+`ramparts serve` on it in its own process (which runs the verdict applier as a child process of its
+own), registers a vendor approved for the tenant, then:
 
 1. batch: POST /ices/v1/verdicts:batch with 1,000 Phishing verdicts per request, on copies in the
    Inbox (so each verdict quarantines a real file and writes telemetry). Verdicts are applied in the

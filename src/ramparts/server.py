@@ -52,11 +52,10 @@ BatchItem = tuple[Envelope, bytes, OnDurable]
 ProcessBatch = Callable[[list[BatchItem]], Awaitable[object]]
 
 FLUSH_INTERVAL = 0.5
-GIL_SWITCH_INTERVAL = 0.001
-"""Seconds a busy thread (the vendor applier, a telemetry flush) keeps the GIL while others wait; the
-default 5 ms is paid several times by each request (event loop, worker thread, back), which made
-single verdict submits wait ~100 ms at the 99th percentile behind a batch being applied."""
 """Seconds between telemetry flushes, so that spool entries are released under low traffic too."""
+GIL_SWITCH_INTERVAL = 0.001
+"""Seconds a busy thread (a telemetry flush, the mail pipeline) keeps the GIL while others wait; the
+default 5 ms is paid several times by each request (event loop, worker thread, back)."""
 SCAN_INTERVAL = 1.0
 """Seconds between looks at incoming/ for entries written by other processes (`ramparts ingest`)."""
 
@@ -353,12 +352,15 @@ async def serve(
     from ramparts.delivery.zap import mailbox_backend
     from ramparts.mailflow.pipeline import Pipeline
     from ramparts.services import open_services
-    from ramparts.vendors.applier import applier
+    from ramparts.store.db import checkpoint_in_background
+    from ramparts.vendors.applier import background_applier, register_background
+    from ramparts.vendors.applier_process import ApplierProcess
 
     configure_logging()
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     services = await asyncio.to_thread(open_services, settings)
+    checkpoint = checkpoint_in_background(services.sessions.kw["bind"])  # in the periodic flush
     smtp: SmtpListener | None = None
     smtp_child: SmtpProcess | None = None
     smtp_socket: socket.socket | None = None
@@ -384,6 +386,10 @@ async def serve(
         if settings.tls_cert_file and settings.tls_key_file:
             tls = tls_context(settings.tls_cert_file, settings.tls_key_file)
 
+        vendor_applier = ApplierProcess(services)  # first applies what a killed server left pending
+        await asyncio.to_thread(vendor_applier.start)
+        register_background(services, vendor_applier)
+
         http_socket = _listen_socket(settings.http_host, settings.http_port)
         config = uvicorn.Config(create_app(services), lifespan="on", log_level="warning", timeout_graceful_shutdown=5)
         http = _EmbeddedUvicorn(config)
@@ -395,7 +401,6 @@ async def serve(
             raise RuntimeError("the HTTP server stopped during start-up")
 
         await worker.start()
-        applier(services).wake()  # applies vendor verdicts a killed process accepted and left pending
         if smtp_process:
             smtp_socket = await _bind_smtp(settings.smtp_host, settings.smtp_port)
 
@@ -424,11 +429,13 @@ async def serve(
 
         def flush() -> None:
             services.writer.flush()
+            if checkpoint is not None:
+                checkpoint()
             assert worker is not None
             worker.sync_released()
             spool.empty_trash()
             empty_mail_trash = getattr(mailbox_backend(services), "empty_trash", None)
-            if empty_mail_trash is not None and applier(services).idle:  # files of quarantined copies
+            if empty_mail_trash is not None and background_applier(services).idle:  # files of quarantined copies
                 empty_mail_trash()
 
         flusher = asyncio.create_task(_periodic_flush(flush, FLUSH_INTERVAL), name="telemetry-flush")

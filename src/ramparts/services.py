@@ -6,10 +6,12 @@ import ctypes
 import ctypes.util
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
+import pyarrow as pa
 from sqlalchemy.orm import Session, sessionmaker
 
 from ramparts.config import Settings
@@ -46,6 +48,33 @@ class Services:
         self.sessions.kw["bind"].dispose()
 
 
+class TelemetryElsewhere:
+    """The telemetry store of a helper process (the vendor verdict applier): DuckDB admits one writing
+    process, the server, so a helper hands its telemetry to the server instead of writing it."""
+
+    dialect = "none"
+
+    def _refuse(self) -> NoReturn:
+        raise RuntimeError("this process does not own the telemetry store; the server writes telemetry")
+
+    def append(self, table: str, batch: pa.Table) -> None:
+        self._refuse()
+
+    def update_latest(self, network_message_id: str, recipient: str, location: str, action: str) -> None:
+        self._refuse()
+
+    def has_rows(self, table: str, network_message_id: str) -> bool:
+        self._refuse()
+
+    def query(
+        self, sql: str, params: Sequence[Any] = (), row_cap: int | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        self._refuse()
+
+    def close(self) -> None:
+        pass
+
+
 def open_telemetry(settings: Settings, *, read_only: bool = False) -> TelemetryStore:
     if settings.telemetry_backend == "duckdb":
         return DuckDBStore(settings.telemetry_path, read_only=read_only, memory_limit=settings.telemetry_memory_limit)
@@ -79,10 +108,11 @@ def disk_barrier(paths: list[Path]) -> Callable[[], None]:
     return barrier
 
 
-def open_services(settings: Settings, *, clock: Clock = utc_clock) -> Services:
+def open_services(settings: Settings, *, clock: Clock = utc_clock, telemetry_here: bool = True) -> Services:
+    """telemetry_here=False: for a helper process of the server (see TelemetryElsewhere)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sessions = open_control_plane(settings.control_url)
-    telemetry = open_telemetry(settings)
+    telemetry: TelemetryStore = open_telemetry(settings) if telemetry_here else TelemetryElsewhere()
     return Services(
         settings=settings,
         sessions=sessions,

@@ -79,3 +79,19 @@ def test_a_copy_the_user_moved_elsewhere_is_found_by_scanning(tmp_path: Path) ->
     assert located is not None and located.folder is Folder.DELETED and located.read
     assert box.remove("bob@contoso.com", "nmid-1", ref=ref) is True
     assert box.locate("bob@contoso.com", "nmid-1", ref=ref) is None
+
+
+def test_a_ref_that_is_not_this_recipients_file_falls_back_to_the_scan(tmp_path: Path) -> None:
+    box = MaildirBackend(tmp_path)
+    ref = box.deliver("bob@contoso.com", "nmid-1", RAW, Folder.JUNK)
+    other = box.deliver("eve@contoso.com", "nmid-1", RAW, Folder.INBOX)
+    name = os.path.basename(ref)
+    for wrong in (
+        name,  # no directories
+        f"bob@contoso.com/.Unknown/new/{name}",  # no such folder
+        f"bob@contoso.com/.Junk/tmp/{name}",  # not a delivered file
+        other,  # another mailbox's file (its key differs: the recipient digest)
+        f"eve@contoso.com/.Junk/new/{name}",  # the right name under another mailbox
+    ):
+        located = box.locate("bob@contoso.com", "nmid-1", ref=wrong)
+        assert located is not None and located.folder is Folder.JUNK and located.ref == ref, wrong

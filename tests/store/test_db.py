@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect, select
 
 from ramparts.store.all_models import Base
-from ramparts.store.db import open_control_plane
+from ramparts.store.db import checkpoint_in_background, open_control_plane
 from ramparts.store.models import AcceptedDomain, Tenant
 
 
@@ -47,3 +47,28 @@ def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
         session.flush()
     session.close()
     sessions.kw["bind"].dispose()
+
+
+def test_commits_leave_the_wal_to_the_background_checkpoint(tmp_path: Path) -> None:
+    sessions = open_control_plane(f"sqlite:///{tmp_path / 'control.sqlite3'}")
+    engine = sessions.kw["bind"]
+    checkpoint = checkpoint_in_background(engine)
+    assert checkpoint is not None
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    for number in range(300):  # well over the 1,000-page default threshold in WAL frames
+        with sessions.begin() as session:
+            session.add(Tenant(name=f"t{number}", display_name="x" * 4000))
+    with engine.connect() as connection:
+        _busy, frames, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    assert frames > 1000 and copied == frames  # nothing had copied them: commits no longer checkpoint
+    checkpoint()
+    engine.dispose()
+
+
+def test_only_sqlite_needs_a_background_checkpoint(postgres_url: str) -> None:
+    sessions = open_control_plane(postgres_url)
+    try:
+        assert checkpoint_in_background(sessions.kw["bind"]) is None
+    finally:
+        sessions.kw["bind"].dispose()

@@ -70,3 +70,30 @@ def test_a_vendor_whose_approval_is_revoked_before_apply_acts_on_nothing(world: 
     assert _statuses(world.services, ids) == ["notFound"]
     stored = world.mailbox.locate(ALICE, nmid)
     assert stored is not None and stored.folder.name == "INBOX"
+
+
+def test_a_copy_named_twice_in_one_batch_is_acted_on_from_where_the_first_verdict_left_it(world: World) -> None:
+    world.add_vendor("Acme", "contoso")
+    nmid = world.deliver("Named twice", ALICE, message_id="<twice@partner.example>")
+    ids = _accept(
+        world,
+        submission(nmid, "Spam", "t-1", recipient=ALICE),
+        {
+            "vendorVerdictId": "t-2",
+            "internetMessageId": "<twice@partner.example>",
+            "recipient": ALICE,
+            "verdict": "Phishing",
+            "confidence": 0.9,
+        },
+    )
+    assert world.settle() == 2
+    with world.services.sessions() as session:
+        outcomes = {
+            r.id: r.outcome["results"][0]
+            for r in session.scalars(select(VerdictIntake).where(VerdictIntake.id.in_(ids)))
+        }
+        copy = session.get(MessageCopy, (nmid, ALICE))
+    first, second = outcomes[ids[0]], outcomes[ids[1]]
+    assert (first["sourceLocation"], first["deliveryLocation"]) == ("Inbox/folder", "Junk folder")
+    assert (second["sourceLocation"], second["deliveryLocation"]) == ("Junk folder", "Quarantine")
+    assert copy is not None and (copy.verdict, copy.latest_location) == ("Phishing", "Quarantine")

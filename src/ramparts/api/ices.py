@@ -30,7 +30,7 @@ from ramparts.api.auth import require_scopes, services_of
 from ramparts.errors import InvalidInput, NotFound
 from ramparts.identity.scopes import VERDICT_SUBMIT
 from ramparts.identity.tokens import Principal
-from ramparts.vendors.applier import applier
+from ramparts.vendors.applier import background_applier
 from ramparts.vendors.intake import (
     Accepted,
     VendorCaller,
@@ -100,7 +100,7 @@ async def _accept(request: Request, principal: Principal, items: list[VerdictSub
     def run() -> list[Accepted]:
         answers = accept(services, vendor_caller(services, principal), items)
         if any(a.status == "pending" for a in answers):
-            applier(services).wake()
+            background_applier(services).wake()
         return answers
 
     return await run_in_threadpool(run)

@@ -9,6 +9,7 @@ spool forgets the message.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import socket
@@ -27,7 +28,10 @@ _FLAG_SETS = sorted(
     key=lambda flags: (len(flags), "S" not in flags, flags),
 )
 
+_FOLDER_BY_DIR = {f".{folder.value}": folder for folder in Folder if folder is not Folder.INBOX}
 
+
+@functools.lru_cache(maxsize=65536)
 def _safe_mailbox_name(recipient: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "@._+-" else "_" for c in recipient.lower())
     if not cleaned or cleaned.startswith("."):
@@ -45,15 +49,18 @@ class MaildirBackend:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = os.fspath(root)
+        """The root as a string, for the per-copy path joins."""
         self.hostname = socket.gethostname().replace("/", "_").replace(":", "_") or "ramparts"
         self._made: set[Path] = set()
+        self._trash = root / TRASH
         self._local = threading.local()
 
     @contextlib.contextmanager
     def deferred_sync(self) -> Iterator[None]:
         """Inside, move and remove (in this thread) collect the directories to fsync; each is synced once
         on the way out, so that moving a batch of copies costs one fsync per folder, not per copy."""
-        pending: set[Path] = set()
+        pending: set[str] = set()
         self._local.pending = pending
         try:
             yield
@@ -62,12 +69,12 @@ class MaildirBackend:
             for path in sorted(pending):
                 _fsync_dir(path)
 
-    def _sync_dir(self, path: Path) -> None:
-        pending: set[Path] | None = getattr(self._local, "pending", None)
+    def _sync_dir(self, path: str | Path) -> None:
+        pending: set[str] | None = getattr(self._local, "pending", None)
         if pending is None:
             _fsync_dir(path)
         else:
-            pending.add(path)
+            pending.add(os.fspath(path))
 
     def mailbox_path(self, recipient: str) -> Path:
         return self.root / _safe_mailbox_name(recipient)
@@ -76,7 +83,7 @@ class MaildirBackend:
         return Path(self._folder_dir(recipient, folder))
 
     def _folder_dir(self, recipient: str, folder: Folder) -> str:
-        base = os.path.join(self.root, _safe_mailbox_name(recipient))
+        base = os.path.join(self._root, _safe_mailbox_name(recipient))
         return base if folder is Folder.INBOX else os.path.join(base, f".{folder.value}")
 
     def _ensure(self, path: Path) -> None:
@@ -86,45 +93,53 @@ class MaildirBackend:
             (path / sub).mkdir(parents=True, exist_ok=True)
         self._made.add(path)
 
-    def _at_ref(self, recipient: str, key: str, ref: str) -> tuple[Path, Folder] | None:
+    def _at_ref(self, recipient: str, key: str, ref: str) -> tuple[str, Folder] | None:
         """The file where delivery (or the last move) left it, found with a few stats: in new/ under its
         name, or in cur/ with flags after ':2,' (a client that reads it renames it so). Plain strings and
         lazily built candidates: this runs once per remediated copy."""
         if not ref or key not in ref:
             return None
-        path = os.path.join(self.root, ref)
-        folder_dir = os.path.dirname(os.path.dirname(path))
-        folder = next((f for f in Folder if self._folder_dir(recipient, f) == folder_dir), None)
+        parts = ref.split(os.sep)  # mailbox[/.Folder]/new-or-cur/name, as deliver() and move() write it
+        if len(parts) not in (3, 4) or parts[0] != _safe_mailbox_name(recipient) or parts[-2] not in ("new", "cur"):
+            return None
+        folder = Folder.INBOX if len(parts) == 3 else _FOLDER_BY_DIR.get(parts[1])
         if folder is None:
             return None
+        path = os.path.join(self._root, ref)
+        folder_dir = os.path.dirname(os.path.dirname(path))
         if os.path.isfile(path):
-            return Path(path), folder
+            return path, folder
         base = os.path.basename(path).partition(":")[0]
         in_new = os.path.join(folder_dir, "new", base)
         if os.path.isfile(in_new):
-            return Path(in_new), folder
+            return in_new, folder
         cur = os.path.join(folder_dir, "cur", base)
         for flags in _FLAG_SETS:
             candidate = f"{cur}:2,{flags}"
             if os.path.isfile(candidate):
-                return Path(candidate), folder
+                return candidate, folder
         return None
 
-    def _find(self, recipient: str, key: str, ref: str = "") -> tuple[Path, Folder] | None:
+    def _find(self, recipient: str, key: str, ref: str = "") -> tuple[str, Folder] | None:
+        """The copy's file (a path string: this runs once per remediated copy) and its folder."""
         known = self._at_ref(recipient, key, ref)
         if known is not None:
             return known
         for folder in Folder:
-            base = self.folder_path(recipient, folder)
+            base = self._folder_dir(recipient, folder)
             for sub in ("new", "cur"):
-                directory = base / sub
-                if not directory.is_dir():
+                directory = os.path.join(base, sub)
+                if not os.path.isdir(directory):
                     continue
                 with os.scandir(directory) as entries:
                     for entry in entries:
                         if key in entry.name:
-                            return Path(entry.path), folder
+                            return entry.path, folder
         return None
+
+    def _relative(self, path: str) -> str:
+        prefix = os.path.join(self._root, "")
+        return path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, self._root)
 
     def deliver(
         self, recipient: str, network_message_id: str, raw: bytes, folder: Folder, *, received: float | None = None
@@ -148,25 +163,25 @@ class MaildirBackend:
         if found is None:
             return None
         path, folder = found
-        flags = path.name.partition(":2,")[2]
-        return StoredCopy(str(path.relative_to(self.root)), folder, read="S" in flags)
+        flags = os.path.basename(path).partition(":2,")[2]
+        return StoredCopy(self._relative(path), folder, read="S" in flags)
 
     def move(self, recipient: str, network_message_id: str, folder: Folder, *, ref: str = "") -> StoredCopy | None:
         found = self._find(recipient, copy_key(recipient, network_message_id), ref)
         if found is None:
             return None
         path, current = found
+        directory, name = os.path.split(path)
+        flags = name.partition(":2,")[2]
         if current is folder:
-            flags = path.name.partition(":2,")[2]
-            return StoredCopy(str(path.relative_to(self.root)), folder, read="S" in flags)
+            return StoredCopy(self._relative(path), folder, read="S" in flags)
         target = self.folder_path(recipient, folder)
         self._ensure(target)
-        destination = target / path.parent.name / path.name
+        destination = target / os.path.basename(directory) / name
         os.replace(path, destination)
         self._sync_dir(destination.parent)
-        self._sync_dir(path.parent)
-        flags = path.name.partition(":2,")[2]
-        return StoredCopy(str(destination.relative_to(self.root)), folder, read="S" in flags)
+        self._sync_dir(directory)
+        return StoredCopy(self._relative(str(destination)), folder, read="S" in flags)
 
     def remove(self, recipient: str, network_message_id: str, *, ref: str = "") -> bool:
         """Takes the copy out of the mailbox by renaming it into root/.trash (never a mailbox name: those
@@ -175,12 +190,13 @@ class MaildirBackend:
         found = self._find(recipient, copy_key(recipient, network_message_id), ref)
         if found is None:
             return False
-        trash = self.root / TRASH
+        trash = self._trash
         if trash not in self._made:
             trash.mkdir(parents=True, exist_ok=True)
             self._made.add(trash)
-        os.replace(found[0], trash / found[0].name)
-        self._sync_dir(found[0].parent)
+        directory, name = os.path.split(found[0])
+        os.replace(found[0], os.path.join(trash, name))
+        self._sync_dir(directory)
         return True
 
     def empty_trash(self) -> int:
@@ -200,7 +216,7 @@ class MaildirBackend:
         return removed
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_dir(path: str | Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

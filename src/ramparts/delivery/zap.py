@@ -40,8 +40,9 @@ import dataclasses
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -247,6 +248,40 @@ def _can_move(backend: MailboxBackend) -> bool:
 # ------------------------------------------------------------------------------------------ execution
 
 
+class CopyState(Protocol):
+    """What acting on a message copy reads and changes: a MessageCopy, or the plain row the vendor
+    batch path loads (vendors.batch.CopyRow) and writes back in one statement."""
+
+    network_message_id: str
+    recipient: str
+    tenant_id: str
+    received_at: dt.datetime
+    verdict: str
+    latest_location: str
+    latest_action: str
+    policy_name: str
+    quarantine_tag: str
+    mailbox_ref: str
+    delivered_at: dt.datetime | None
+
+
+class MessageFacts(Protocol):
+    """The message fields acting on a copy reads: a MessageRecord or a plain row."""
+
+    @property
+    def network_message_id(self) -> str: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def internet_message_id(self) -> str: ...
+    @property
+    def from_address(self) -> str: ...
+    @property
+    def mail_from(self) -> str: ...
+    @property
+    def blob_sha256(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RemediationResult:
     network_message_id: str
@@ -295,8 +330,8 @@ class Skipped:
 def execute(
     services: Services,
     session: Session,
-    copy: MessageCopy,
-    message: MessageRecord,
+    copy: CopyState,
+    message: MessageFacts,
     action: str,
     context: Context,
     *,
@@ -362,8 +397,8 @@ def execute(
 def _from_quarantine(
     services: Services,
     session: Session,
-    copy: MessageCopy,
-    message: MessageRecord,
+    copy: CopyState,
+    message: MessageFacts,
     action: str,
     actor: str,
     now: dt.datetime,
@@ -397,7 +432,7 @@ _NEW_HELD = "zap.new_quarantine_rows"
 _DOMAINS = "zap.accepted_domains"
 
 
-def preload(session: Session, copies: list[MessageCopy]) -> None:
+def preload(session: Session, copies: Sequence[CopyState]) -> None:
     """Read the quarantine records of many copies and the accepted domains at once, so that acting on
     a batch of copies costs no query per copy (kept in session.info for this session)."""
     held: dict[tuple[str, str], QuarantineRecord] = session.info.setdefault(_HELD, {})
@@ -413,7 +448,7 @@ def preload(session: Session, copies: list[MessageCopy]) -> None:
         session.info[_DOMAINS] = {d.domain: d.tenant_id for d in session.scalars(select(AcceptedDomain))}
 
 
-def quarantine_record_of(session: Session, copy: MessageCopy) -> QuarantineRecord | None:
+def quarantine_record_of(session: Session, copy: CopyState) -> QuarantineRecord | None:
     key = (copy.network_message_id, copy.recipient)
     if key in session.info.get(_NEW_HELD, ()):
         write_preloaded(session)  # rare: a second action on a copy quarantined in this batch
@@ -437,7 +472,7 @@ def write_preloaded(session: Session) -> None:
         pending.clear()
 
 
-def _quarantine_record(session: Session, copy: MessageCopy, context: Context, now: dt.datetime) -> None:
+def _quarantine_record(session: Session, copy: CopyState, context: Context, now: dt.datetime) -> None:
     verdict = Verdict(copy.verdict)
     decision, policy = context.decision, context.policy
     retention = 30 if verdict is Verdict.MALWARE or policy is None else policy.quarantine_retention_days
@@ -476,8 +511,8 @@ def _quarantine_record(session: Session, copy: MessageCopy, context: Context, no
 
 
 def _result(
-    copy: MessageCopy,
-    message: MessageRecord,
+    copy: CopyState,
+    message: MessageFacts,
     action: str,
     result: str,
     source: str,

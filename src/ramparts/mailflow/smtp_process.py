@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -32,6 +30,7 @@ import sys
 from collections.abc import Callable
 
 from ramparts.config import Settings
+from ramparts.process_tree import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +39,6 @@ QUEUED = b"queued "
 START_TIMEOUT = 60.0
 RESTART_DELAY = 1.0
 """Seconds before restarting a child that died (the listening socket stays open meanwhile)."""
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL this process when its parent dies (Linux); exit now if it already has."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(0)
 
 
 async def run_child(settings: Settings, listen: socket.socket, report_fd: int, *, grace: float = 10.0) -> None:
@@ -106,7 +95,7 @@ async def run_child(settings: Settings, listen: socket.socket, report_fd: int, *
 def child_main() -> None:
     """Entry point of ``python -m ramparts.mailflow.smtp_process PARENT_PID SOCKET_FD REPORT_FD``."""
     parent, listen_fd, report_fd = (int(arg) for arg in sys.argv[1:4])
-    _die_with_parent(parent)
+    die_with_parent(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     settings = Settings.model_validate_json(sys.stdin.buffer.readline())

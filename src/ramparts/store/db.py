@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def checkpoint_in_background(engine: Engine) -> Callable[[], None] | None:
+    """SQLite: stop commits from checkpointing the WAL themselves and return the checkpoint to run
+    periodically instead (None for other databases).
+
+    By default the commit that finds the WAL over 1,000 pages copies it into the database and fsyncs
+    it, while the writer still holds the write lock; under steady traffic, with readers keeping the WAL
+    from being reset, that is nearly every commit: ~10 ms added to a one-row insert, paid by whichever
+    request came next. A PASSIVE checkpoint from a background thread waits for no reader or writer."""
+    if engine.dialect.name != "sqlite":
+        return None
+    event.listen(engine, "connect", _no_autocheckpoint)
+    engine.dispose()  # connections opened before follow the new rule too
+
+    def checkpoint() -> None:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    return checkpoint
 
 
 def make_engine(url: str) -> Engine:

@@ -29,6 +29,8 @@ class DuckDBStore:
         self.connection.execute("SET enable_external_access = false")
         if memory_limit:
             self.connection.execute("SET memory_limit = ?", [memory_limit])
+        if not read_only:
+            _warm_arrow_scans(self.connection)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own for a reader thread (DuckDB connections are not shared across threads)."""
@@ -106,3 +108,15 @@ class DuckDBStore:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _warm_arrow_scans(connection: duckdb.DuckDBPyConnection) -> None:
+    """Scan a one-row Arrow table now: DuckDB imports pandas at the first Arrow scan (~0.2-1 s holding
+    the GIL), which would otherwise stall the requests in flight at the first telemetry flush."""
+    cursor = connection.cursor()
+    try:
+        cursor.register("_warm", pa.table({"x": [1]}))
+        cursor.execute("SELECT count(*) FROM _warm").fetchall()
+        cursor.unregister("_warm")
+    finally:
+        cursor.close()

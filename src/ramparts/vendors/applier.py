@@ -1,9 +1,11 @@
 """The background half of the vendor API: applies accepted (pending) verdicts in arrival order, in
 batches of up to BATCH, one transaction per batch that also marks the intake rows completed.
 
-One Applier per process (services.extras), one thread: batches never act on the same copy at once.
-It starts with the first accepted verdict, or at server start, where it first applies what a killed
-process left pending. drain() applies everything pending in the caller's thread (tests, shutdown).
+One Applier per data directory, one thread: batches never act on the same copy at once. `ramparts
+serve` runs it in a process of its own (vendors.applier_process), so that applying never takes the
+GIL from the requests; elsewhere (tests, tools) it runs as a thread of the calling process, started
+with the first accepted verdict. Either way it first applies what a killed process left pending.
+drain() applies everything pending in the caller's thread (tests, shutdown).
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ramparts.errors import Forbidden
 from ramparts.services import Services
 from ramparts.store.base import table_of
-from ramparts.vendors.batch import Outcome, apply_batch
+from ramparts.vendors.batch import Outcome, Publish, apply_batch
 from ramparts.vendors.intake import VendorCaller, VerdictSubmission, load_caller
 from ramparts.vendors.models import COMPLETED, NOT_FOUND, PENDING, VerdictIntake
 from ramparts.vendors.writelock import write_lock
@@ -33,14 +36,41 @@ LINGER = 0.2
 the vendor's status and one directory sync per folder touched whatever its size, so a trickle of
 single submits is applied in batches of tens, at most this much later (ZAP is not that urgent)."""
 _KEY = "vendors.applier"
+_PROCESS_KEY = "vendors.applier_process"
 _INTAKE = table_of(VerdictIntake)
 _MARK_APPLIED = update(_INTAKE).where(_INTAKE.c.seq == bindparam("row_seq"))
 """Core, not the ORM's bulk update: the batch path runs once per accepted verdict."""
+_PENDING = (
+    select(_INTAKE.c.seq, _INTAKE.c.id, _INTAKE.c.vendor_id, _INTAKE.c.client_id, _INTAKE.c.submission)
+    .where(_INTAKE.c.status == PENDING)
+    .order_by(_INTAKE.c.seq)
+    .limit(BATCH)
+)
+"""Plain rows of the columns applying needs, oldest first."""
+
+
+class BackgroundApplier(Protocol):
+    """What the server and the API need of the applier, in a thread or in a process of its own."""
+
+    @property
+    def idle(self) -> bool: ...
+
+    def wake(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Applier:
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        publish_results: Publish | None = None,
+        on_idle_change: Callable[[bool], None] | None = None,
+    ) -> None:
         self.services = services
+        self.publish_results = publish_results
+        self.on_idle_change = on_idle_change
         self.applied = 0
         self.idle = True
         """Nothing was pending at the thread's last look: a good time for housekeeping I/O (freeing the
@@ -72,7 +102,10 @@ class Applier:
         while not self._stopping:
             try:
                 count = self.apply_some()
-                self.idle = count == 0
+                if self.idle != (count == 0):
+                    self.idle = count == 0
+                    if self.on_idle_change is not None:
+                        self.on_idle_change(self.idle)
                 if count == 0:
                     self._wake.wait(1.0)
                     self._wake.clear()
@@ -94,13 +127,7 @@ class Applier:
         """Apply one batch of pending verdicts; returns how many rows it took (0: none pending)."""
         with self._lock:
             with self.services.sessions() as session:
-                rows = session.scalars(
-                    select(VerdictIntake)
-                    .where(VerdictIntake.status == PENDING)
-                    .order_by(VerdictIntake.seq)
-                    .limit(BATCH)
-                ).all()
-                session.expunge_all()
+                rows = session.execute(_PENDING).all()
             if not rows:
                 return 0
             for (vendor_id, client_id), group in groupby(rows, key=lambda r: (r.vendor_id, r.client_id)):
@@ -108,7 +135,7 @@ class Applier:
             self.applied += len(rows)
             return len(rows)
 
-    def _apply(self, vendor_id: str, client_id: str, rows: Sequence[VerdictIntake]) -> None:
+    def _apply(self, vendor_id: str, client_id: str, rows: Sequence[Row[Any, Any, Any, Any, Any]]) -> None:
         caller = self._caller(vendor_id, client_id)
         items = [VerdictSubmission.model_validate(row.submission) for row in rows]
         ids = [row.id for row in rows]
@@ -132,7 +159,7 @@ class Applier:
             with write_lock(self.services), self.services.sessions.begin() as session:
                 finish(session, [Outcome(item.vendorVerdictId, "", NOT_FOUND) for item in items])
             return
-        apply_batch(self.services, caller, items, record_ids=ids, finish=finish)
+        apply_batch(self.services, caller, items, record_ids=ids, finish=finish, publish_results=self.publish_results)
 
     def _caller(self, vendor_id: str, client_id: str) -> VendorCaller | None:
         with self.services.sessions() as session:
@@ -145,8 +172,22 @@ class Applier:
 _made = threading.Lock()
 
 
+def background_applier(services: Services) -> BackgroundApplier:
+    """The applier process when the server started one, else this process's Applier thread."""
+    found = services.extras.get(_PROCESS_KEY)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    return applier(services)
+
+
+def register_background(services: Services, handle: BackgroundApplier) -> None:
+    """Make `handle` (vendors.applier_process) the applier that background_applier() returns."""
+    services.extras[_PROCESS_KEY] = handle
+    services.on_close.append(handle.stop)
+
+
 def applier(services: Services) -> Applier:
-    """The process's Applier (made on first use; stopped by services.close())."""
+    """This process's Applier (made on first use; stopped by services.close())."""
     found = services.extras.get(_KEY)
     if found is None:
         with _made:

@@ -15,12 +15,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ramparts.delivery.zap import TRIGGER_THIRD_PARTY, Context, RemediationResult, Skipped, execute, zap_plan
+from ramparts.delivery.zap import (
+    TRIGGER_THIRD_PARTY,
+    Context,
+    CopyState,
+    MessageFacts,
+    RemediationResult,
+    Skipped,
+    execute,
+    zap_plan,
+)
 from ramparts.domain.verdicts import Verdict, most_serious
 from ramparts.mailflow.tenancy import TenantDirectory, TenantInfo
 from ramparts.policy.decide import decide
 from ramparts.services import Services
-from ramparts.store.models import MessageCopy, MessageRecord
 
 _DIRECTORY = "vendors.directory"
 
@@ -76,8 +84,8 @@ def apply_vendor_verdict(
     services: Services,
     session: Session,
     *,
-    copy: MessageCopy,
-    message: MessageRecord,
+    copy: CopyState,
+    message: MessageFacts,
     verdict: Verdict,
     label: str,
     event_key: str,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ramparts.delivery.zap import (
@@ -56,12 +56,130 @@ class Outcome:
 
 
 Finish = Callable[[Session, list[Outcome]], None]
+Publish = Callable[[list[RemediationResult]], None]
+"""Takes a committed batch's remediation results to the telemetry (zap.publish by default; the applier
+process sends them to the server, which owns the telemetry store)."""
+
+
+@dataclass(slots=True)
+class CopyRow:
+    """A message copy as plain values (zap.CopyState): loading and writing back a batch's copies as
+    rows costs a fraction of ORM objects. `saved` is what the database holds, to write only changes."""
+
+    network_message_id: str
+    recipient: str
+    tenant_id: str
+    received_at: dt.datetime
+    verdict: str
+    latest_location: str
+    latest_action: str
+    policy_name: str
+    quarantine_tag: str
+    mailbox_ref: str
+    delivered_at: dt.datetime | None
+    saved: tuple[Any, ...] = ()
+
+    def changes(self) -> tuple[Any, ...]:
+        return (
+            self.verdict,
+            self.latest_location,
+            self.latest_action,
+            self.quarantine_tag,
+            self.mailbox_ref,
+            self.delivered_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """The message fields acting on a copy reads (zap.MessageFacts)."""
+
+    network_message_id: str
+    tenant_id: str
+    internet_message_id: str
+    from_address: str
+    mail_from: str
+    blob_sha256: str
+
+
+_COPIES = table_of(MessageCopy)
+_MESSAGES = table_of(MessageRecord)
+_COPY_COLUMNS = [
+    _COPIES.c[name]
+    for name in (
+        "network_message_id",
+        "recipient",
+        "tenant_id",
+        "received_at",
+        "verdict",
+        "latest_location",
+        "latest_action",
+        "policy_name",
+        "quarantine_tag",
+        "mailbox_ref",
+        "delivered_at",
+    )
+]
+_COPIES_BY_NMID = select(*_COPY_COLUMNS).where(_COPIES.c.network_message_id.in_(bindparam("nmids", expanding=True)))
+_COPIES_BY_IMID = (
+    select(*_COPY_COLUMNS, _MESSAGES.c.internet_message_id)
+    .select_from(_COPIES.join(_MESSAGES, _MESSAGES.c.network_message_id == _COPIES.c.network_message_id))
+    .where(_MESSAGES.c.internet_message_id.in_(bindparam("imids", expanding=True)))
+)
+_MESSAGES_BY_NMID = select(*(_MESSAGES.c[f] for f in MessageRow.__slots__)).where(
+    _MESSAGES.c.network_message_id.in_(bindparam("nmids", expanding=True))
+)
+_SAVE_COPY = (
+    update(_COPIES)
+    .where(_COPIES.c.network_message_id == bindparam("k_nmid"), _COPIES.c.recipient == bindparam("k_recipient"))
+    .values(
+        verdict=bindparam("verdict"),
+        latest_location=bindparam("latest_location"),
+        latest_action=bindparam("latest_action"),
+        quarantine_tag=bindparam("quarantine_tag"),
+        mailbox_ref=bindparam("mailbox_ref"),
+        delivered_at=bindparam("delivered_at"),
+    )
+)
+
+
+def _copy_row(values: Any, seen: dict[tuple[str, str], CopyRow]) -> CopyRow:
+    """One CopyRow per copy however often the batch names it, so later verdicts see earlier changes."""
+    key = (values[0], values[1])
+    copy = seen.get(key)
+    if copy is None:
+        copy = seen[key] = CopyRow(*values[:11])
+        copy.saved = copy.changes()
+    return copy
+
+
+def _save_copies(session: Session, copies: list[CopyRow]) -> None:
+    changed = list({id(c): c for c in copies if c.changes() != c.saved}.values())
+    if changed:
+        session.execute(
+            _SAVE_COPY,
+            [
+                {
+                    "k_nmid": c.network_message_id,
+                    "k_recipient": c.recipient,
+                    "verdict": c.verdict,
+                    "latest_location": c.latest_location,
+                    "latest_action": c.latest_action,
+                    "quarantine_tag": c.quarantine_tag,
+                    "mailbox_ref": c.mailbox_ref,
+                    "delivered_at": c.delivered_at,
+                }
+                for c in changed
+            ],
+        )
+        for c in changed:
+            c.saved = c.changes()
 
 
 @dataclass
 class _Plan:
     item: VerdictSubmission
-    targets: dict[tuple[str, str], list[MessageCopy]] = field(default_factory=dict)
+    targets: dict[tuple[str, str], list[CopyRow]] = field(default_factory=dict)
     """(network message id, recipient or "") -> the copies that verdict record covers."""
 
 
@@ -72,6 +190,7 @@ def apply_batch(
     *,
     record_ids: Sequence[str] = (),
     finish: Finish | None = None,
+    publish_results: Publish | None = None,
 ) -> list[Outcome]:
     """Apply the verdicts in one transaction; `finish` runs inside it with the outcomes (the applier
     marks its intake rows there, so a crash leaves both undone or both done). record_ids[i], when
@@ -143,23 +262,25 @@ def apply_batch(
         # Only now the first write: the write lock is held from here to the commit, not during the
         # mailbox work and its directory syncs (accepting requests wait for that lock).
         with write_lock(services):
+            _save_copies(session, targets)
             write_preloaded(session)
             if new_rows:
                 session.execute(insert(table_of(VerdictRecord)), new_rows)  # Core: no ORM bulk overhead
             if finish is not None:
                 finish(session, outcomes)
             session.commit()
-    publish(services, remediations)
+    if publish_results is None:
+        publish(services, remediations)
+    else:
+        publish_results(remediations)
     return outcomes
 
 
-def _messages(session: Session, nmids: list[str]) -> dict[str, MessageRecord]:
-    found: dict[str, MessageRecord] = {}
+def _messages(session: Session, nmids: list[str]) -> dict[str, MessageRow]:
+    found: dict[str, MessageRow] = {}
     for start in range(0, len(nmids), 500):
-        for message in session.scalars(
-            select(MessageRecord).where(MessageRecord.network_message_id.in_(nmids[start : start + 500]))
-        ):
-            found[message.network_message_id] = message
+        for values in session.execute(_MESSAGES_BY_NMID, {"nmids": nmids[start : start + 500]}):
+            found[values[0]] = MessageRow(*values)
     return found
 
 
@@ -176,7 +297,7 @@ class _Stored:
 def _record(
     caller: VendorCaller,
     item: VerdictSubmission,
-    message: MessageRecord,
+    message: MessageRow,
     recipient: str,
     record_id: str,
     results: list[CopyOutcome],
@@ -243,26 +364,22 @@ def _resolve(session: Session, caller: VendorCaller, items: Sequence[VerdictSubm
     plans = [_Plan(item) for item in items]
     if not caller.tenants:
         return plans
-    by_nmid: dict[str, list[MessageCopy]] = {}
+    seen: dict[tuple[str, str], CopyRow] = {}
+    by_nmid: dict[str, list[CopyRow]] = {}
     nmids = sorted({i.networkMessageId for i in items if i.networkMessageId})
     for start in range(0, len(nmids), 500):
         # the tenant is checked here, not in SQL: see intake._known_targets
-        for copy in session.scalars(
-            select(MessageCopy).where(MessageCopy.network_message_id.in_(nmids[start : start + 500]))
-        ):
+        for values in session.execute(_COPIES_BY_NMID, {"nmids": nmids[start : start + 500]}):
+            copy = _copy_row(values, seen)
             if copy.tenant_id in caller.tenants:
                 by_nmid.setdefault(copy.network_message_id, []).append(copy)
-    by_imid: dict[tuple[str, str], list[MessageCopy]] = {}
+    by_imid: dict[tuple[str, str], list[CopyRow]] = {}
     imids = sorted({i.internetMessageId for i in items if i.internetMessageId and not i.networkMessageId})
     for start in range(0, len(imids), 500):
-        rows = session.execute(
-            select(MessageCopy, MessageRecord.internet_message_id)
-            .join(MessageRecord, MessageRecord.network_message_id == MessageCopy.network_message_id)
-            .where(MessageRecord.internet_message_id.in_(imids[start : start + 500]))
-        ).all()
-        for copy, imid in rows:
+        for values in session.execute(_COPIES_BY_IMID, {"imids": imids[start : start + 500]}):
+            copy = _copy_row(values, seen)
             if copy.tenant_id in caller.tenants:
-                by_imid.setdefault((imid, copy.recipient), []).append(copy)
+                by_imid.setdefault((values[-1], copy.recipient), []).append(copy)
     for plan in plans:
         item = plan.item
         recipient = (item.recipient or "").strip().lower()

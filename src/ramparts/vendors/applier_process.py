@@ -1,0 +1,219 @@
+"""The vendor verdict applier in a process of its own, so that applying batches (mailbox moves,
+control-plane writes) runs on another core and never holds the GIL that the API's requests need.
+
+`ramparts serve` starts ``python -m ramparts.vendors.applier_process PARENT_PID REPORT_FD`` with the
+settings as one JSON line on stdin. Every further byte on stdin means "verdicts are pending"; EOF
+(or SIGTERM) means stop after the current batch. The child reports on the pipe with pickled tuples
+(multiprocessing.connection framing):
+
+    ("ready",)                      the control plane is open; applying has started
+    ("results", [RemediationResult]) a committed batch's moves, for the telemetry
+    ("idle", bool)                  nothing pending / work again
+
+The control plane (SQLite or PostgreSQL) is the hand-off: accepted verdicts wait there as pending
+intake rows until a batch commits, so a child that dies loses nothing but a batch in progress,
+which the restarted child applies again. DuckDB admits one writing process, so the server writes
+the telemetry the child reports (zap.publish), as it did when the applier was a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ramparts.config import Settings
+from ramparts.delivery.zap import RemediationResult, publish
+from ramparts.process_tree import die_with_parent
+from ramparts.services import Services, open_services
+from ramparts.store.db import checkpoint_in_background
+from ramparts.vendors.applier import Applier
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 60.0
+"""Seconds a stopping child may take to finish its batch before it is killed."""
+RESTART_DELAY = 1.0
+
+
+class _Stop(Exception):
+    pass
+
+
+def child_main() -> None:
+    """Entry point of the child: apply until EOF on stdin or SIGTERM."""
+    parent, report_fd = int(sys.argv[1]), int(sys.argv[2])
+    die_with_parent(parent)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.model_validate_json(sys.stdin.buffer.readline())
+    report = Connection(report_fd, readable=False)
+    send_lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        with send_lock:
+            report.send(message)
+
+    def results(batch: list[RemediationResult]) -> None:
+        if batch:
+            send(("results", batch))
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stop
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the parent decides
+    signal.signal(signal.SIGTERM, stop)
+    services = open_services(settings, telemetry_here=False)
+    checkpoint_in_background(services.sessions.kw["bind"])  # the server checkpoints, outside the write lock
+    worker = Applier(services, publish_results=results, on_idle_change=lambda idle: send(("idle", idle)))
+    send(("ready",))
+    worker.wake()
+    try:
+        while os.read(sys.stdin.fileno(), 4096):
+            worker.wake()
+    except _Stop:
+        pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    worker.stop()
+    services.close()
+    log.info("vendor applier process stopped after applying %d verdict(s)", worker.applied)
+    report.close()
+
+
+class ApplierProcess:
+    """The server's handle on the applier child: start, wake, restart on death, stop. Publishes the
+    telemetry the child reports on this process's writer."""
+
+    def __init__(self, services: Services, *, restart_delay: float = RESTART_DELAY) -> None:
+        self.services = services
+        self.restart_delay = restart_delay
+        self.starts = 0
+        self.applied_moves = 0
+        self._idle = True
+        self._stopping = False
+        self._process: subprocess.Popen[bytes] | None = None
+        self._forwarder: threading.Thread | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self._idle
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the child and return once it has opened the control plane (blocking)."""
+        reports = self._spawn()
+        self._forwarder = threading.Thread(
+            target=self._forward, args=(reports,), name="vendor-applier-reports", daemon=True
+        )
+        self._forwarder.start()
+
+    def _spawn(self) -> Connection:
+        read_fd, write_fd = os.pipe()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "ramparts.vendors.applier_process", str(os.getpid()), str(write_fd)],
+                stdin=subprocess.PIPE,
+                pass_fds=(write_fd,),
+            )
+        finally:
+            os.close(write_fd)
+        reports = Connection(read_fd, writable=False)
+        assert process.stdin is not None
+        process.stdin.write(self.services.settings.model_dump_json().encode() + b"\n")
+        process.stdin.flush()
+        os.set_blocking(process.stdin.fileno(), False)
+        if not reports.poll(START_TIMEOUT):
+            process.kill()
+            reports.close()
+            raise RuntimeError("the vendor applier process did not start in time")
+        try:
+            first = reports.recv()
+        except EOFError:
+            reports.close()
+            process.wait()
+            raise RuntimeError(f"the vendor applier process did not start (exit code {process.returncode})") from None
+        if first != ("ready",):
+            process.kill()
+            reports.close()
+            raise RuntimeError(f"the vendor applier process answered {first!r} instead of ready")
+        self.starts += 1
+        self._process = process
+        log.info("vendor applier process %d started", process.pid)
+        return reports
+
+    def _forward(self, reports: Connection) -> None:
+        while True:
+            self._drain(reports)
+            process = self._process
+            assert process is not None
+            code = process.wait()
+            if self._stopping:
+                return
+            if process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+            log.error("the vendor applier process exited with %s; restarting it in %.1f s", code, self.restart_delay)
+            while not self._stopping:
+                time.sleep(self.restart_delay)
+                try:
+                    reports = self._spawn()
+                    break
+                except (OSError, RuntimeError):
+                    log.exception("restarting the vendor applier process failed; trying again")
+            else:
+                return
+
+    def _drain(self, reports: Connection) -> None:
+        """Forward the child's reports until it closes the pipe."""
+        with reports:
+            while True:
+                try:
+                    message = reports.recv()
+                except (EOFError, OSError):
+                    return
+                if message[0] == "results":
+                    batch: list[RemediationResult] = message[1]
+                    publish(self.services, batch)
+                    self.applied_moves += len(batch)
+                elif message[0] == "idle":
+                    self._idle = bool(message[1])
+
+    def wake(self) -> None:
+        """Verdicts are pending: one byte on the child's stdin (a full pipe already says so)."""
+        process = self._process
+        if process is None or process.stdin is None:
+            return
+        with contextlib.suppress(BlockingIOError, OSError, ValueError):
+            os.write(process.stdin.fileno(), b"w")
+
+    def stop(self) -> None:
+        """EOF on the child's stdin: it finishes its batch and exits; killed after STOP_TIMEOUT."""
+        self._stopping = True
+        process = self._process
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            log.error("the vendor applier process did not stop in %.0f s; killing it", STOP_TIMEOUT)
+            process.kill()
+            process.wait()
+        if self._forwarder is not None:
+            self._forwarder.join()
+
+
+if __name__ == "__main__":
+    child_main()
