@@ -355,6 +355,7 @@ async def serve(
     from ramparts.store.db import checkpoint_in_background
     from ramparts.vendors.applier import background_applier, register_background
     from ramparts.vendors.applier_process import ApplierProcess
+    from ramparts.vendors.outbox import OutboxDrain
 
     configure_logging()
     loop = asyncio.get_running_loop()
@@ -389,6 +390,8 @@ async def serve(
         vendor_applier = ApplierProcess(services)  # first applies what a killed server left pending
         await asyncio.to_thread(vendor_applier.start)
         register_background(services, vendor_applier)
+        applier_telemetry = OutboxDrain(services)
+        services.on_close.append(applier_telemetry.drain)  # runs after the applier's stop
 
         http_socket = _listen_socket(settings.http_host, settings.http_port)
         config = uvicorn.Config(create_app(services), lifespan="on", log_level="warning", timeout_graceful_shutdown=5)
@@ -428,6 +431,7 @@ async def serve(
             smtp_host, smtp_port = smtp.address
 
         def flush() -> None:
+            applier_telemetry.drain()
             services.writer.flush()
             if checkpoint is not None:
                 checkpoint()

@@ -37,7 +37,7 @@ class Services:
     blobs: BlobStore
     clock: Clock = utc_clock
     extras: dict[str, object] = field(default_factory=dict)
-    on_close: list[Callable[[], None]] = field(default_factory=list)
+    on_close: list[Callable[[], object]] = field(default_factory=list)
     """Stops background workers (e.g. the vendor verdict applier) before the stores close."""
 
     def close(self) -> None:

@@ -75,3 +75,25 @@ def test_a_simulated_vendor_judges_delivered_mail_and_moves_it(ramparts_server: 
     assert locations == ["Inbox/folder", "Junk folder"]
     vendors = json.loads(server.cli("vendor", "list", "--data-dir", str(server.data_dir), "--json").stdout)
     assert vendors[0]["name"] == "Acme ICES" and vendors[0]["approved_tenants"] == ["contoso"]
+
+    # the applier runs in a process of its own; its telemetry reaches hunting through the outbox
+    query = (
+        "EmailPostDeliveryEvents | where ActionTrigger == 'ThirdParty' "
+        "| project ActionResult, DeliveryLocation, DetectionMethods"
+    )
+    deadline = time.monotonic() + 30
+    while not (rows := json.loads(server.cli("hunt", "--data-dir", str(server.data_dir), "--json", query).stdout)):
+        assert time.monotonic() < deadline, server.log_tail()
+        time.sleep(0.2)
+    assert [(r["ActionResult"], r["DeliveryLocation"]) for r in rows] == [("Success", "Junk folder")]
+    assert "Thirdparty" in rows[0]["DetectionMethods"]
+    latest = json.loads(
+        server.cli(
+            "hunt",
+            "--data-dir",
+            str(server.data_dir),
+            "--json",
+            "EmailEvents | summarize n = count() by LatestDeliveryLocation | order by LatestDeliveryLocation asc",
+        ).stdout
+    )
+    assert [(r["LatestDeliveryLocation"], r["n"]) for r in latest] == [("Inbox/folder", 1), ("Junk folder", 1)]

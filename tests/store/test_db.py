@@ -72,3 +72,24 @@ def test_only_sqlite_needs_a_background_checkpoint(postgres_url: str) -> None:
         assert checkpoint_in_background(sessions.kw["bind"]) is None
     finally:
         sessions.kw["bind"].dispose()
+
+
+def _schema_drift(url: str) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    sessions = open_control_plane(url)
+    engine = sessions.kw["bind"]
+    try:
+        with engine.connect() as connection:
+            return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_models_on_sqlite(tmp_path: Path) -> None:
+    assert _schema_drift(f"sqlite:///{tmp_path / 'control.sqlite3'}") == []
+
+
+def test_the_migrations_build_exactly_the_models_on_postgresql(postgres_url: str) -> None:
+    assert _schema_drift(postgres_url) == []

@@ -14,6 +14,7 @@ from ramparts.store.models import MessageCopy
 from ramparts.vendors.applier import background_applier, register_background
 from ramparts.vendors.applier_process import ApplierProcess
 from ramparts.vendors.models import VerdictIntake
+from ramparts.vendors.outbox import OutboxDrain
 from tests.vendors.support import World, submission
 from tests.vendors.test_applier import ALICE, _accept
 
@@ -47,7 +48,9 @@ def test_the_child_applies_and_this_process_writes_the_telemetry(world: World) -
         copy = session.get(MessageCopy, (nmid, ALICE))
     assert copy is not None and copy.latest_location == "Quarantine"
     assert world.mailbox.locate(ALICE, nmid) is None
-    _eventually(lambda: handle.applied_moves == 1 and handle.idle)
+    _eventually(lambda: handle.idle)
+    drain = OutboxDrain(world.services)
+    assert drain.drain() == 1
     rows = world.sql(
         'SELECT "ActionTrigger", "ActionResult", "DeliveryLocation" FROM "EmailPostDeliveryEvents" '
         'WHERE "NetworkMessageId" = ?',

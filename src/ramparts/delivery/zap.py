@@ -555,16 +555,27 @@ def direction_of(session: Session, tenant_id: str, sender: str) -> str:
     return EmailDirection.INTRA_ORG.value if internal else EmailDirection.INBOUND.value
 
 
+LatestChange = tuple[str, str, str, str]
+"""(network message id, recipient, LatestDeliveryLocation, LatestDeliveryAction)."""
+
+
+def telemetry_of(results: Sequence[RemediationResult]) -> tuple[list[Row], list[LatestChange]]:
+    """The EmailPostDeliveryEvents rows and the Latest* changes of these results."""
+    latest = [
+        (r.network_message_id, r.recipient, r.delivery_location, ACTIONS[r.action].latest_action)
+        for r in results
+        if r.action_result == SUCCESS
+    ]
+    return [r.row for r in results if r.row is not None], latest
+
+
 def publish(services: Services, results: list[RemediationResult]) -> None:
     """Queue the moves of EmailEvents' Latest* columns and the EmailPostDeliveryEvents rows on the
     telemetry writer; its next flush (the server flushes twice a second) writes both, the Latest*
     changes after the rows waiting with them, so a delivery row not yet written is updated as well."""
-    moved = [r for r in results if r.action_result == SUCCESS]
-    if moved:
-        services.writer.update_latest(
-            [(r.network_message_id, r.recipient, r.delivery_location, ACTIONS[r.action].latest_action) for r in moved]
-        )
-    rows = [r.row for r in results if r.row is not None]
+    rows, latest = telemetry_of(results)
+    if latest:
+        services.writer.update_latest(latest)
     if rows:
         services.writer.add({"EmailPostDeliveryEvents": rows})
 

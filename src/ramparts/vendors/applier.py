@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ramparts.errors import Forbidden
 from ramparts.services import Services
 from ramparts.store.base import table_of
-from ramparts.vendors.batch import Outcome, Publish, apply_batch
+from ramparts.vendors.batch import Outcome, apply_batch
 from ramparts.vendors.intake import VendorCaller, VerdictSubmission, load_caller
 from ramparts.vendors.models import COMPLETED, NOT_FOUND, PENDING, VerdictIntake
 from ramparts.vendors.writelock import write_lock
@@ -65,11 +65,12 @@ class Applier:
         self,
         services: Services,
         *,
-        publish_results: Publish | None = None,
+        to_outbox: bool = False,
         on_idle_change: Callable[[bool], None] | None = None,
     ) -> None:
+        """to_outbox: batches leave their telemetry in the outbox table (vendors.outbox) for the server."""
         self.services = services
-        self.publish_results = publish_results
+        self.to_outbox = to_outbox
         self.on_idle_change = on_idle_change
         self.applied = 0
         self.idle = True
@@ -159,7 +160,7 @@ class Applier:
             with write_lock(self.services), self.services.sessions.begin() as session:
                 finish(session, [Outcome(item.vendorVerdictId, "", NOT_FOUND) for item in items])
             return
-        apply_batch(self.services, caller, items, record_ids=ids, finish=finish, publish_results=self.publish_results)
+        apply_batch(self.services, caller, items, record_ids=ids, finish=finish, to_outbox=self.to_outbox)
 
     def _caller(self, vendor_id: str, client_id: str) -> VendorCaller | None:
         with self.services.sessions() as session:

@@ -6,14 +6,14 @@ settings as one JSON line on stdin. Every further byte on stdin means "verdicts 
 (or SIGTERM) means stop after the current batch. The child reports on the pipe with pickled tuples
 (multiprocessing.connection framing):
 
-    ("ready",)                      the control plane is open; applying has started
-    ("results", [RemediationResult]) a committed batch's moves, for the telemetry
-    ("idle", bool)                  nothing pending / work again
+    ("ready",)          the control plane is open; applying has started
+    ("idle", bool)      nothing pending / work again
 
-The control plane (SQLite or PostgreSQL) is the hand-off: accepted verdicts wait there as pending
-intake rows until a batch commits, so a child that dies loses nothing but a batch in progress,
-which the restarted child applies again. DuckDB admits one writing process, so the server writes
-the telemetry the child reports (zap.publish), as it did when the applier was a thread.
+The control plane (SQLite or PostgreSQL) is the hand-off both ways: accepted verdicts wait there as
+pending intake rows until a batch commits, so a child that dies loses nothing but a batch in progress,
+which the restarted child applies again; and each batch leaves its telemetry in the outbox table in
+the same transaction, which the server moves into the telemetry store (vendors.outbox: DuckDB admits
+one writing process).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ramparts.config import Settings
-from ramparts.delivery.zap import RemediationResult, publish
 from ramparts.process_tree import die_with_parent
 from ramparts.services import Services, open_services
 from ramparts.store.db import checkpoint_in_background
@@ -61,10 +60,6 @@ def child_main() -> None:
         with send_lock:
             report.send(message)
 
-    def results(batch: list[RemediationResult]) -> None:
-        if batch:
-            send(("results", batch))
-
     def stop(signum: int, frame: object) -> None:
         raise _Stop
 
@@ -72,7 +67,7 @@ def child_main() -> None:
     signal.signal(signal.SIGTERM, stop)
     services = open_services(settings, telemetry_here=False)
     checkpoint_in_background(services.sessions.kw["bind"])  # the server checkpoints, outside the write lock
-    worker = Applier(services, publish_results=results, on_idle_change=lambda idle: send(("idle", idle)))
+    worker = Applier(services, to_outbox=True, on_idle_change=lambda idle: send(("idle", idle)))
     send(("ready",))
     worker.wake()
     try:
@@ -88,14 +83,12 @@ def child_main() -> None:
 
 
 class ApplierProcess:
-    """The server's handle on the applier child: start, wake, restart on death, stop. Publishes the
-    telemetry the child reports on this process's writer."""
+    """The server's handle on the applier child: start, wake, restart on death, stop."""
 
     def __init__(self, services: Services, *, restart_delay: float = RESTART_DELAY) -> None:
         self.services = services
         self.restart_delay = restart_delay
         self.starts = 0
-        self.applied_moves = 0
         self._idle = True
         self._stopping = False
         self._process: subprocess.Popen[bytes] | None = None
@@ -181,11 +174,7 @@ class ApplierProcess:
                     message = reports.recv()
                 except (EOFError, OSError):
                     return
-                if message[0] == "results":
-                    batch: list[RemediationResult] = message[1]
-                    publish(self.services, batch)
-                    self.applied_moves += len(batch)
-                elif message[0] == "idle":
+                if message[0] == "idle":
                     self._idle = bool(message[1])
 
     def wake(self) -> None:

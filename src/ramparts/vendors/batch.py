@@ -28,6 +28,7 @@ from ramparts.delivery.zap import (
 from ramparts.services import Services
 from ramparts.store.base import new_id, table_of
 from ramparts.store.models import MessageCopy, MessageRecord, VerdictRecord
+from ramparts.vendors import outbox
 from ramparts.vendors.apply import CopyOutcome, apply_vendor_verdict
 from ramparts.vendors.intake import VendorCaller, VerdictSubmission
 from ramparts.vendors.writelock import write_lock
@@ -56,9 +57,6 @@ class Outcome:
 
 
 Finish = Callable[[Session, list[Outcome]], None]
-Publish = Callable[[list[RemediationResult]], None]
-"""Takes a committed batch's remediation results to the telemetry (zap.publish by default; the applier
-process sends them to the server, which owns the telemetry store)."""
 
 
 @dataclass(slots=True)
@@ -190,11 +188,13 @@ def apply_batch(
     *,
     record_ids: Sequence[str] = (),
     finish: Finish | None = None,
-    publish_results: Publish | None = None,
+    to_outbox: bool = False,
 ) -> list[Outcome]:
     """Apply the verdicts in one transaction; `finish` runs inside it with the outcomes (the applier
     marks its intake rows there, so a crash leaves both undone or both done). record_ids[i], when
-    given, is the id of the first VerdictRecord item i creates."""
+    given, is the id of the first VerdictRecord item i creates. The telemetry goes to this process's
+    writer after the commit, or with to_outbox into the transaction (vendors.outbox: for a process
+    that does not own the telemetry store)."""
     now = services.clock()
     remediations: list[RemediationResult] = []
     outcomes: list[Outcome] = []
@@ -268,11 +268,11 @@ def apply_batch(
                 session.execute(insert(table_of(VerdictRecord)), new_rows)  # Core: no ORM bulk overhead
             if finish is not None:
                 finish(session, outcomes)
+            if to_outbox:
+                outbox.write(session, remediations, now)
             session.commit()
-    if publish_results is None:
+    if not to_outbox:
         publish(services, remediations)
-    else:
-        publish_results(remediations)
     return outcomes
 
 

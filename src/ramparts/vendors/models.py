@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ramparts.store.base import Base, new_id, utcnow
@@ -85,3 +85,17 @@ class VerdictIntake(Base):
     applied_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Once applied: verdictRecordIds, changedOutcome, replayed, results."""
+
+
+class TelemetryOutbox(Base):
+    """The telemetry of one applied batch, written in the batch's own transaction by the applier
+    process and moved into the telemetry store by the server (vendors.outbox): DuckDB admits one
+    writing process, and a batch committed here must not lose its EmailPostDeliveryEvents rows or its
+    Latest* changes if either process dies before the server has written them."""
+
+    __tablename__ = "telemetry_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    payload: Mapped[str] = mapped_column(Text)
+    """vendors.outbox.encode(): the rows per table and the Latest* changes, as JSON."""
