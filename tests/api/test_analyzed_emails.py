@@ -33,6 +33,8 @@ def seed(services: Services) -> dict[str, str]:
     for i in range(7):
         tenant = "fabrikam" if i == 6 else "contoso"
         phish = i in (1, 4)
+        moved = {2: ("Moved to junk folder", "Junk folder"), 3: ("Soft delete", "Deleted items")}.get(i)
+        latest = moved or (("Blocked", "Quarantine") if phish else ("Delivered", "Inbox/folder"))
         events.append(
             {
                 "Timestamp": NOW - dt.timedelta(minutes=i),
@@ -49,8 +51,8 @@ def seed(services: Services) -> dict[str, str]:
                 "EmailDirection": "Inbound",
                 "DeliveryAction": "Blocked" if phish else "Delivered",
                 "DeliveryLocation": "Quarantine" if phish else "Inbox/folder",
-                "LatestDeliveryAction": "Blocked" if phish else "Delivered",
-                "LatestDeliveryLocation": "Quarantine" if phish else "Inbox/folder",
+                "LatestDeliveryAction": latest[0],
+                "LatestDeliveryLocation": latest[1],
                 "ThreatTypes": "Phish, Spam" if phish else "",
                 "OriginalThreatTypes": "Phish, Spam" if phish else "",
                 "DetectionMethods": '{"Phish":["Impersonation domain"]}' if phish else "",
@@ -133,6 +135,11 @@ def test_list_is_newest_first_and_confined_to_the_tenant(services: Services) -> 
     assert phish["phishConfidenceLevel"] == "High" and phish["bulkComplaintLevel"] == "1"
     assert phish["detectionMethods"] == ["Impersonation domain"]
     assert phish["directionality"] == "inbound"
+    moved = body["value"][2]["latestDelivery"]
+    assert (moved["action"], moved["location"]) == ("deliveredToJunk", "junkFolder")
+    assert body["value"][2]["originalDelivery"]["action"] == "delivered"
+    deleted = body["value"][3]["latestDelivery"]
+    assert (deleted["action"], deleted["location"]) == ("unknown", "deletedFolder")
 
 
 @pytest.mark.parametrize(
@@ -142,6 +149,12 @@ def test_list_is_newest_first_and_confined_to_the_tenant(services: Services) -> 
         ("networkMessageId eq 'nmid-3' and recipientEmailAddress eq 'USER3@contoso.example'", ["nmid-3"]),
         ("threatTypes/any(t: t eq 'phish')", ["nmid-1", "nmid-4"]),
         ("latestDelivery/location eq 'quarantine'", ["nmid-1", "nmid-4"]),
+        ("latestDelivery/action eq 'deliveredToJunk'", ["nmid-2"]),
+        ("latestDelivery/action eq 'unknown'", ["nmid-3"]),
+        ("latestDelivery/action in ('blocked', 'deliveredToJunk')", ["nmid-1", "nmid-2", "nmid-4"]),
+        ("latestDelivery/action ne 'delivered'", ["nmid-1", "nmid-2", "nmid-3", "nmid-4"]),
+        ("latestDelivery/action eq 'replaced'", []),
+        ("originalDelivery/action eq 'delivered'", ["nmid-0", "nmid-2", "nmid-3", "nmid-5"]),
         ("contains(subject, 'password') or senderDetail/domainName eq 'nobody.example'", ["nmid-1", "nmid-4"]),
         ("startswith(subject, 'Report') and not (networkMessageId in ('nmid-0', 'nmid-2'))", ["nmid-3", "nmid-5"]),
         ("networkMessageId eq 'nmid-6'", []),
@@ -163,7 +176,11 @@ def test_filters(services: Services, odata: str, expected: list[str]) -> None:
 
 def test_bad_filters_name_the_problem(services: Services) -> None:
     ids = seed(services)
-    for odata, words in [("colour eq 'blue'", "cannot filter on 'colour'"), ("subject eq", "invalid $filter")]:
+    for odata, words in [
+        ("colour eq 'blue'", "cannot filter on 'colour'"),
+        ("subject eq", "invalid $filter"),
+        ("latestDelivery/action gt 'blocked'", "only eq, ne and in"),
+    ]:
         response = call(
             services,
             [ANALYZED_MESSAGE_READ],

@@ -42,6 +42,7 @@ def test_move_remove_and_locate(tmp_path: Path) -> None:
     assert box.remove("bob@contoso.com", "nmid-1") is True
     assert box.locate("bob@contoso.com", "nmid-1") is None
     assert box.move("bob@contoso.com", "nmid-1", Folder.INBOX) is None
+    assert box.empty_trash() == 1
     assert box.remove("bob@contoso.com", "nmid-1") is False
 
 
@@ -95,3 +96,15 @@ def test_a_ref_that_is_not_this_recipients_file_falls_back_to_the_scan(tmp_path:
     ):
         located = box.locate("bob@contoso.com", "nmid-1", ref=wrong)
         assert located is not None and located.folder is Folder.JUNK and located.ref == ref, wrong
+
+
+def test_removing_again_after_an_uncommitted_removal_finds_the_copy_in_the_trash(tmp_path: Path) -> None:
+    """A crash between the rename into the trash and the commit: the batch is applied again."""
+    box = MaildirBackend(tmp_path)
+    ref = box.deliver("bob@contoso.com", "nmid-1", RAW, Folder.INBOX)
+    assert box.remove("bob@contoso.com", "nmid-1", ref=ref) is True
+    assert box.remove("bob@contoso.com", "nmid-1", ref=ref) is True
+    assert box.remove("bob@contoso.com", "nmid-1") is True  # without the ref: found by its key
+    assert box.remove("bob@contoso.com", "nmid-2", ref=ref.replace("nmid-1", "nmid-2")) is False
+    assert box.empty_trash() == 1
+    assert box.remove("bob@contoso.com", "nmid-1", ref=ref) is False

@@ -12,18 +12,27 @@ from tests.e2e.conftest import ServerProcess
 from tests.e2e.test_crash_recovery import maildir_message_ids, message, wait_for
 
 
-def smtp_children(server: ServerProcess) -> list[int]:
+def children(server: ServerProcess, module: str) -> list[int]:
+    """The server's child processes running `module` (e.g. "smtp_process")."""
     assert server.process is not None
-    pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    found = []
-    for child in children:
+    listed: list[str] = []
+    for task in Path(f"/proc/{server.process.pid}/task").iterdir():  # children are listed per thread
         try:
-            if "smtp_process" in Path(f"/proc/{child}/cmdline").read_text():
+            listed += (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread ended
+            continue
+    found = []
+    for child in listed:
+        try:
+            if module in Path(f"/proc/{child}/cmdline").read_text():
                 found.append(int(child))
         except FileNotFoundError:  # exited (and was reaped) since the parent's list was read
             continue
     return found
+
+
+def smtp_children(server: ServerProcess) -> list[int]:
+    return children(server, "smtp_process")
 
 
 def send_one(server: ServerProcess, index: int) -> bool:

@@ -8,9 +8,9 @@ import signal
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from ramparts.store.models import MessageCopy
+from ramparts.store.models import MessageCopy, QuarantineRecord
 from ramparts.vendors.applier import background_applier, register_background
 from ramparts.vendors.applier_process import ApplierProcess
 from ramparts.vendors.models import VerdictIntake
@@ -86,3 +86,39 @@ def test_a_killed_child_is_restarted_and_applies_what_came_after(world: World) -
         assert copy is not None and copy.latest_location == "Quarantine"
     finally:
         handle.stop()
+
+
+def test_a_child_killed_in_the_middle_of_a_batch_loses_nothing_and_acts_once(world: World) -> None:
+    world.add_vendor("Acme", "contoso")
+    users = ["alice", "bob", "carol"]
+    nmids = [world.deliver(f"Batch {n}", *(f"{u}@contoso.example" for u in users)) for n in range(120)]
+    ids = _accept(world, *(submission(nmid, "Phishing", f"m-{n}") for n, nmid in enumerate(nmids)))
+    trash = world.services.settings.mail_dir / ".trash"
+    handle = ApplierProcess(world.services, restart_delay=0.1)
+    handle.start()
+    try:
+        first = handle.pid
+        assert first is not None
+        # Freeze the child once it has moved files but (as the intake rows show) not committed them.
+        _eventually(lambda: trash.is_dir() and any(trash.iterdir()), timeout=30)
+        os.kill(first, signal.SIGSTOP)
+        assert sum(_status(world, i) == "pending" for i in ids) == len(ids), "the batch committed before the kill"
+        os.kill(first, signal.SIGKILL)
+        _eventually(lambda: all(_status(world, i) == "completed" for i in ids))
+        assert handle.starts == 2
+    finally:
+        handle.stop()
+    with world.services.sessions() as session:
+        locations = session.scalars(
+            select(MessageCopy.latest_location).where(MessageCopy.network_message_id.in_(nmids))
+        )
+        assert set(locations) == {"Quarantine"}
+        held = session.scalar(
+            select(func.count()).select_from(QuarantineRecord).where(QuarantineRecord.network_message_id.in_(nmids))
+        )
+    assert held == len(nmids) * len(users)
+    assert OutboxDrain(world.services).drain() >= 1
+    counts = world.sql(
+        'SELECT count(*), count(DISTINCT "ReportId") FROM "EmailPostDeliveryEvents" WHERE "ActionResult" = ?', "Success"
+    )
+    assert tuple(counts[0]) == (len(nmids) * len(users),) * 2

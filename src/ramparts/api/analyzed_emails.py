@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ramparts.api.auth import require_any_scope, require_scopes, services_of
 from ramparts.api.odata import FilterCompiler, Property
+from ramparts.domain.enums import LatestDeliveryAction
 from ramparts.errors import Forbidden, InvalidInput, NotFound
 from ramparts.identity.scopes import ANALYZED_MESSAGE_READ, ANALYZED_MESSAGE_READ_WRITE
 from ramparts.identity.tokens import Principal
@@ -37,6 +38,25 @@ LOCATIONS = {
     "Dropped": "dropped",
 }
 ACTIONS = {"Delivered": "delivered", "Junked": "deliveredToJunk", "Blocked": "blocked", "Replaced": "replaced"}
+LATEST_ACTIONS = {
+    **ACTIONS,
+    "Moved to inbox": "delivered",
+    "Released": "delivered",
+    "Moved to junk folder": "deliveredToJunk",
+    "Quarantined": "blocked",
+}
+"""LatestDeliveryAction -> Graph's deliveryAction, whose five values cannot say "moved": a copy moved to
+the Junk folder is deliveredToJunk, quarantined is blocked (as quarantined mail is at delivery),
+moved or released to the Inbox is delivered. Removals (soft/hard delete, moved to Deleted Items,
+Removed) are unknown; latestDelivery.location tells where the copy went."""
+
+
+def _latest_actions(graph_value: str) -> list[str]:
+    if graph_value == "unknown":
+        return [a.value for a in LatestDeliveryAction if a.value not in LATEST_ACTIONS]
+    return [stored for stored, graph in LATEST_ACTIONS.items() if graph == graph_value]
+
+
 THREATS = {"Phish": "phish", "Malware": "malware", "Spam": "spam"}
 
 
@@ -68,7 +88,7 @@ PROPERTIES: dict[str, Property] = {
     "originalDelivery/location": Property("DeliveryLocation", _enum_in(LOCATIONS)),
     "originalDelivery/action": Property("DeliveryAction", _enum_in(ACTIONS)),
     "latestDelivery/location": Property("LatestDeliveryLocation", _enum_in(LOCATIONS)),
-    "latestDelivery/action": Property("LatestDeliveryAction", _enum_in(ACTIONS)),
+    "latestDelivery/action": Property("LatestDeliveryAction", stored_values=_latest_actions),
     "threatTypes": Property("ThreatTypes", _enum_in(THREATS), collection=True),
 }
 FILTERS = FilterCompiler(PROPERTIES)
@@ -92,9 +112,11 @@ def _json(text: object) -> Any:
         return {}
 
 
-def _delivery(action: object, location: object, threats: object) -> dict[str, Any]:
+def _delivery(
+    action: object, location: object, threats: object, actions: Mapping[str, str] = ACTIONS
+) -> dict[str, Any]:
     return {
-        "action": ACTIONS.get(str(action), "unknown"),
+        "action": actions.get(str(action), "unknown"),
         "location": LOCATIONS.get(str(location), "unknown"),
         "originalThreats": str(threats or ""),
         "latestThreats": str(threats or ""),
@@ -131,7 +153,9 @@ def shape(row: Mapping[str, Any], urls: list[dict[str, Any]], files: list[dict[s
         "returnPath": row["SenderMailFromAddress"],
         "directionality": {v: k for k, v in DIRECTIONS.items()}.get(str(row["EmailDirection"]), "unknown"),
         "originalDelivery": _delivery(row["DeliveryAction"], row["DeliveryLocation"], row["OriginalThreatTypes"]),
-        "latestDelivery": _delivery(row["LatestDeliveryAction"], row["LatestDeliveryLocation"], row["ThreatTypes"]),
+        "latestDelivery": _delivery(
+            row["LatestDeliveryAction"], row["LatestDeliveryLocation"], row["ThreatTypes"], LATEST_ACTIONS
+        ),
         "attachments": [
             {
                 "fileName": f["FileName"],

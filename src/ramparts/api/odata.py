@@ -3,7 +3,7 @@ over one telemetry table through an explicit property map (nothing outside the m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from odata_query import ast
@@ -21,6 +21,9 @@ class Property:
     """Turns a Graph enum value into the stored value (e.g. inbound -> Inbound)."""
     collection: bool = False
     """A comma-separated list column, filtered with any(t: t eq 'x')."""
+    stored_values: Callable[[str], Sequence[str]] | None = None
+    """For an enum that several stored values map to: the stored values of a Graph value (eq, ne and
+    in become IN / NOT IN lists; ordering comparisons are refused)."""
 
 
 _COMPARATORS: dict[type[ast._Node], type[exp.Expr]] = {
@@ -85,8 +88,12 @@ class FilterCompiler:
             if isinstance(node.comparator, ast.In):
                 prop = self._property(node.left)
                 values = node.right.val if isinstance(node.right, ast.List) else [node.right]
+                if prop.stored_values is not None:
+                    return self._one_of(prop, values)
                 return exp.column(prop.column).isin(*(self._literal(v, prop) for v in values))
             prop = self._property(node.left)
+            if prop.stored_values is not None:
+                return self._enum_compare(node, prop)
             operator = _COMPARATORS.get(type(node.comparator))
             if operator is None:
                 raise InvalidInput("unsupported comparison in $filter", field="$filter")
@@ -100,6 +107,24 @@ class FilterCompiler:
         if isinstance(node, ast.CollectionLambda):
             return self._any(node)
         raise InvalidInput(f"unsupported expression in $filter: {type(node).__name__}", field="$filter")
+
+    def _one_of(self, prop: Property, values: Sequence[ast._Node]) -> exp.Expr:
+        assert prop.stored_values is not None
+        stored: list[str] = []
+        for value in values:
+            if not isinstance(value, ast.String):
+                raise InvalidInput(f"{prop.column} takes string values", field="$filter")
+            stored += prop.stored_values(value.val)
+        if not stored:
+            return exp.false()
+        return exp.column(prop.column).isin(*(exp.Literal.string(v) for v in dict.fromkeys(stored)))
+
+    def _enum_compare(self, node: ast.Compare, prop: Property) -> exp.Expr:
+        if isinstance(node.comparator, ast.Eq):
+            return self._one_of(prop, [node.right])
+        if isinstance(node.comparator, ast.NotEq):
+            return exp.not_(self._one_of(prop, [node.right]))
+        raise InvalidInput("this property supports only eq, ne and in", field="$filter")
 
     def _call(self, node: ast.Call) -> exp.Expr:
         name = node.func.name.lower()

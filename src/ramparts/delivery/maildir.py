@@ -187,9 +187,10 @@ class MaildirBackend:
         """Takes the copy out of the mailbox by renaming it into root/.trash (never a mailbox name: those
         do not start with a dot): unlinking frees blocks, which on a discard-mounted disk costs
         milliseconds per file; `empty_trash()` does that off the hot path."""
-        found = self._find(recipient, copy_key(recipient, network_message_id), ref)
+        key = copy_key(recipient, network_message_id)
+        found = self._find(recipient, key, ref)
         if found is None:
-            return False
+            return self._in_trash(key, ref)
         trash = self._trash
         if trash not in self._made:
             trash.mkdir(parents=True, exist_ok=True)
@@ -199,11 +200,23 @@ class MaildirBackend:
         self._sync_dir(directory)
         return True
 
+    def _in_trash(self, key: str, ref: str) -> bool:
+        """Removed already, by an earlier attempt whose bookkeeping was not committed (a crash in the
+        middle of a batch): the trash is only emptied while nothing is being applied."""
+        if ref and key in ref and os.path.exists(os.path.join(self._trash, os.path.basename(ref))):
+            return True
+        try:
+            entries = os.scandir(self._trash)
+        except FileNotFoundError:
+            return False
+        with entries:
+            return any(key in entry.name for entry in entries)
+
     def empty_trash(self) -> int:
         """Delete the removed copies' files; returns how many (safe at any time, from any thread)."""
         removed = 0
         try:
-            entries = os.scandir(self.root / TRASH)
+            entries = os.scandir(self._trash)
         except FileNotFoundError:
             return 0
         with entries:

@@ -100,11 +100,12 @@ class Applier:
             self._thread.join()
 
     def _run(self) -> None:
+        reported = False
         while not self._stopping:
             try:
                 count = self.apply_some()
-                if self.idle != (count == 0):
-                    self.idle = count == 0
+                if self.idle != (count == 0) or not reported:
+                    self.idle, reported = count == 0, True
                     if self.on_idle_change is not None:
                         self.on_idle_change(self.idle)
                 if count == 0:

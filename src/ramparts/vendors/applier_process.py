@@ -3,8 +3,8 @@ control-plane writes) runs on another core and never holds the GIL that the API'
 
 `ramparts serve` starts ``python -m ramparts.vendors.applier_process PARENT_PID REPORT_FD`` with the
 settings as one JSON line on stdin. Every further byte on stdin means "verdicts are pending"; EOF
-(or SIGTERM) means stop after the current batch. The child reports on the pipe with pickled tuples
-(multiprocessing.connection framing):
+means stop after the current batch (SIGTERM and SIGINT are ignored: see child_main). The child
+reports on the pipe with pickled tuples (multiprocessing.connection framing):
 
     ("ready",)          the control plane is open; applying has started
     ("idle", bool)      nothing pending / work again
@@ -43,12 +43,8 @@ STOP_TIMEOUT = 60.0
 RESTART_DELAY = 1.0
 
 
-class _Stop(Exception):
-    pass
-
-
 def child_main() -> None:
-    """Entry point of the child: apply until EOF on stdin or SIGTERM."""
+    """Entry point of the child: apply until EOF on stdin."""
     parent, report_fd = int(sys.argv[1]), int(sys.argv[2])
     die_with_parent(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -60,22 +56,17 @@ def child_main() -> None:
         with send_lock:
             report.send(message)
 
-    def stop(signum: int, frame: object) -> None:
-        raise _Stop
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the parent decides
-    signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group: the parent decides when
+    # this process stops (EOF on stdin), so that it never restarts a child that stopped on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     services = open_services(settings, telemetry_here=False)
     checkpoint_in_background(services.sessions.kw["bind"])  # the server checkpoints, outside the write lock
     worker = Applier(services, to_outbox=True, on_idle_change=lambda idle: send(("idle", idle)))
     send(("ready",))
     worker.wake()
-    try:
-        while os.read(sys.stdin.fileno(), 4096):
-            worker.wake()
-    except _Stop:
-        pass
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    while os.read(sys.stdin.fileno(), 4096):
+        worker.wake()
     worker.stop()
     services.close()
     log.info("vendor applier process stopped after applying %d verdict(s)", worker.applied)
@@ -89,10 +80,14 @@ class ApplierProcess:
         self.services = services
         self.restart_delay = restart_delay
         self.starts = 0
-        self._idle = True
+        self._idle = False
+        """Until the child says otherwise: it first applies what a killed process left pending, and the
+        server empties the Maildir trash (which the re-applied removals look into) only when idle."""
         self._stopping = False
         self._process: subprocess.Popen[bytes] | None = None
         self._forwarder: threading.Thread | None = None
+        self._life = threading.Lock()
+        """Orders stop() against a restart in progress."""
 
     @property
     def idle(self) -> bool:
@@ -145,26 +140,28 @@ class ApplierProcess:
         return reports
 
     def _forward(self, reports: Connection) -> None:
+        """Forward reports; when the child dies, start another, unless stop() was called. Spawning
+        happens under _life, so stop() always sees (and stops) the newest child."""
         while True:
             self._drain(reports)
             process = self._process
             assert process is not None
             code = process.wait()
-            if self._stopping:
-                return
-            if process.stdin is not None:
-                with contextlib.suppress(OSError):
-                    process.stdin.close()
+            _close_stdin(process)
+            with self._life:
+                if self._stopping:
+                    return
             log.error("the vendor applier process exited with %s; restarting it in %.1f s", code, self.restart_delay)
-            while not self._stopping:
+            while True:
                 time.sleep(self.restart_delay)
-                try:
-                    reports = self._spawn()
-                    break
-                except (OSError, RuntimeError):
-                    log.exception("restarting the vendor applier process failed; trying again")
-            else:
-                return
+                with self._life:
+                    if self._stopping:
+                        return
+                    try:
+                        reports = self._spawn()
+                        break
+                    except (OSError, RuntimeError):
+                        log.exception("restarting the vendor applier process failed; trying again")
 
     def _drain(self, reports: Connection) -> None:
         """Forward the child's reports until it closes the pipe."""
@@ -187,13 +184,12 @@ class ApplierProcess:
 
     def stop(self) -> None:
         """EOF on the child's stdin: it finishes its batch and exits; killed after STOP_TIMEOUT."""
-        self._stopping = True
-        process = self._process
+        with self._life:
+            self._stopping = True
+            process = self._process
         if process is None:
             return
-        if process.stdin is not None:
-            with contextlib.suppress(OSError):
-                process.stdin.close()
+        _close_stdin(process)
         try:
             process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -201,7 +197,13 @@ class ApplierProcess:
             process.kill()
             process.wait()
         if self._forwarder is not None:
-            self._forwarder.join()
+            self._forwarder.join(STOP_TIMEOUT)
+
+
+def _close_stdin(process: subprocess.Popen[bytes]) -> None:
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
 
 
 if __name__ == "__main__":
