@@ -86,8 +86,10 @@ def test_writer_applies_latest_changes_after_the_rows_it_holds(tmp_path: Path) -
     store = DuckDBStore(tmp_path / "t.duckdb")
     writer = TelemetryWriter(store, max_rows=1000)
     writer.add({"EmailEvents": [{"Timestamp": WHEN, "NetworkMessageId": "m1", "RecipientEmailAddress": "A@x.com"}]})
-    writer.update_latest([("m1", "a@X.com", "Junk folder", "Moved to junk folder")])
-    writer.update_latest([("m1", "A@x.com", "Quarantine", "Quarantined"), ("m9", "z@x.com", "Junk folder", "x")])
+    writer.update_latest([("m1", "a@X.com", "Junk folder", "Moved to junk folder", None)])
+    writer.update_latest(
+        [("m1", "A@x.com", "Quarantine", "Quarantined", None), ("m9", "z@x.com", "Junk folder", "x", None)]
+    )
     assert writer.pending == 3
     assert store.query('SELECT count(*) FROM "EmailEvents"')[1] == [(0,)]
     writer.flush()
@@ -95,4 +97,32 @@ def test_writer_applies_latest_changes_after_the_rows_it_holds(tmp_path: Path) -
     assert store.query('SELECT "LatestDeliveryLocation", "LatestDeliveryAction" FROM "EmailEvents"')[1] == [
         ("Quarantine", "Quarantined")
     ]
+    store.close()
+
+
+def test_latest_changes_with_received_times_reach_rows_at_or_after_the_oldest(tmp_path: Path) -> None:
+    """The received times bound the scan (Timestamp >= the oldest); rows they name are all inside it."""
+    store = DuckDBStore(tmp_path / "t.duckdb")
+    writer = TelemetryWriter(store, max_rows=1000)
+    days = [WHEN + dt.timedelta(days=d) for d in range(3)]
+    writer.add(
+        {
+            "EmailEvents": [
+                {"Timestamp": day, "NetworkMessageId": f"m{d}", "RecipientEmailAddress": "a@x.com"}
+                for d, day in enumerate(days)
+            ]
+        }
+    )
+    writer.flush()
+    writer.update_latest([("m1", "a@x.com", "Quarantine", "Quarantined", days[1])])
+    writer.update_latest([("m2", "A@x.com", "Junk folder", "Moved to junk folder", days[2])])
+    writer.flush()
+    rows = store.query('SELECT "NetworkMessageId", "LatestDeliveryLocation" FROM "EmailEvents" ORDER BY 1')[1]
+    assert rows == [("m0", None), ("m1", "Quarantine"), ("m2", "Junk folder")]
+    writer.update_latest(
+        [("m0", "a@x.com", "Deleted items", "Soft delete", None), ("m2", "a@x.com", "x", "y", days[2])]
+    )
+    writer.flush()  # one update without a received time: no bound, the whole table is read
+    rows = store.query('SELECT "NetworkMessageId", "LatestDeliveryLocation" FROM "EmailEvents" ORDER BY 1')[1]
+    assert rows == [("m0", "Deleted items"), ("m1", "Quarantine"), ("m2", "x")]
     store.close()

@@ -29,7 +29,7 @@ def _pde_count(world: World, nmid: str) -> int:
 def test_payload_round_trip_keeps_datetimes() -> None:
     stamp = dt.datetime(2026, 12, 5, 9, 30, 1, 250000, tzinfo=dt.UTC)
     rows = [{"Timestamp": stamp, "ReportId": "r-1", "ActionResult": "Success"}]
-    latest = [("n-1", "alice@contoso.example", "Quarantine", "Quarantined")]
+    latest = [("n-1", "alice@contoso.example", "Quarantine", "Quarantined", stamp)]
     assert decode(encode(rows, latest)) == ({"EmailPostDeliveryEvents": rows}, latest)
 
 

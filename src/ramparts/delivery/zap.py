@@ -60,6 +60,7 @@ from ramparts.services import Services
 from ramparts.store.base import table_of
 from ramparts.store.models import AcceptedDomain, ListEntry, MessageCopy, MessageRecord, QuarantineRecord
 from ramparts.telemetry.rows import Row, as_json, report_id
+from ramparts.telemetry.writer import LatestUpdate
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +293,8 @@ class RemediationResult:
     delivery_location: str
     row: Row | None = None
     """The EmailPostDeliveryEvents row (already queued on the writer by remediate_copy)."""
+    received_at: dt.datetime | None = None
+    """The copy's received time, which is its EmailEvents Timestamp."""
 
     def __str__(self) -> str:
         return self.action_result
@@ -540,7 +543,9 @@ def _result(
         "SourceLocation": source,
         "TenantId": copy.tenant_id,
     }
-    return RemediationResult(copy.network_message_id, copy.recipient, action, result, source, after, row)
+    return RemediationResult(
+        copy.network_message_id, copy.recipient, action, result, source, after, row, copy.received_at
+    )
 
 
 def direction_of(session: Session, tenant_id: str, sender: str) -> str:
@@ -555,14 +560,10 @@ def direction_of(session: Session, tenant_id: str, sender: str) -> str:
     return EmailDirection.INTRA_ORG.value if internal else EmailDirection.INBOUND.value
 
 
-LatestChange = tuple[str, str, str, str]
-"""(network message id, recipient, LatestDeliveryLocation, LatestDeliveryAction)."""
-
-
-def telemetry_of(results: Sequence[RemediationResult]) -> tuple[list[Row], list[LatestChange]]:
+def telemetry_of(results: Sequence[RemediationResult]) -> tuple[list[Row], list[LatestUpdate]]:
     """The EmailPostDeliveryEvents rows and the Latest* changes of these results."""
-    latest = [
-        (r.network_message_id, r.recipient, r.delivery_location, ACTIONS[r.action].latest_action)
+    latest: list[LatestUpdate] = [
+        (r.network_message_id, r.recipient, r.delivery_location, ACTIONS[r.action].latest_action, r.received_at)
         for r in results
         if r.action_result == SUCCESS
     ]

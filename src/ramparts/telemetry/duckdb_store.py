@@ -13,6 +13,7 @@ import pyarrow as pa
 from ramparts.errors import InvalidInput
 from ramparts.telemetry.ddl import create_tables_sql, quote
 from ramparts.telemetry.schema import TABLES
+from ramparts.telemetry.writer import LatestUpdate
 
 
 class DuckDBStore:
@@ -58,8 +59,10 @@ class DuckDBStore:
                 [location, action, network_message_id, recipient],
             )
 
-    def update_latest_many(self, updates: Sequence[tuple[str, str, str, str]]) -> None:
-        """update_latest for many (network message id, recipient, location, action) at once: one scan."""
+    def update_latest_many(self, updates: Sequence[LatestUpdate]) -> None:
+        """update_latest for many copies at once: one join. When every update knows its copy's received
+        time (EmailEvents.Timestamp), the oldest bounds the scan, so DuckDB skips older row groups by
+        their min/max: a flush of recent moves reads the newest days, not the whole table."""
         if not updates:
             return
         batch = pa.table(
@@ -70,6 +73,9 @@ class DuckDBStore:
                 "act": [u[3] for u in updates],
             }
         )
+        received = [u[4] for u in updates]
+        since = None if any(r is None for r in received) else min(r for r in received if r is not None)
+        bound = ' AND "EmailEvents"."Timestamp" >= ?' if since is not None else ""
         with self._lock:
             cursor = self.connection.cursor()
             try:
@@ -78,7 +84,8 @@ class DuckDBStore:
                     'UPDATE "EmailEvents" SET "LatestDeliveryLocation" = _latest.loc, '
                     '"LatestDeliveryAction" = _latest.act '
                     'FROM _latest WHERE "EmailEvents"."NetworkMessageId" = _latest.nmid '
-                    'AND lower("EmailEvents"."RecipientEmailAddress") = _latest.rcpt'
+                    'AND lower("EmailEvents"."RecipientEmailAddress") = _latest.rcpt' + bound,
+                    [since] if since is not None else [],
                 )
             finally:
                 cursor.unregister("_latest")

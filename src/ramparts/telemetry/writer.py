@@ -7,6 +7,7 @@ is durable before it forgets the message.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,6 +19,9 @@ from ramparts.telemetry.schema import TABLES
 from ramparts.telemetry.store import TelemetryStore
 
 Row = Mapping[str, Any]
+LatestUpdate = tuple[str, str, str, str, dt.datetime | None]
+"""(network message id, recipient, LatestDeliveryLocation, LatestDeliveryAction, the copy's received
+time = its EmailEvents Timestamp, when known: lets the store skip older row groups)."""
 
 
 class TelemetryWriter:
@@ -32,8 +36,8 @@ class TelemetryWriter:
         self.max_rows = max_rows
         self._pending: dict[str, list[Row]] = {name: [] for name in TABLES}
         self._callbacks: list[Callable[[], None]] = []
-        self._latest: dict[tuple[str, str], tuple[str, str]] = {}
-        """(network message id, recipient) -> (LatestDeliveryLocation, LatestDeliveryAction)."""
+        self._latest: dict[tuple[str, str], tuple[str, str, dt.datetime | None]] = {}
+        """(network message id, recipient) -> (LatestDeliveryLocation, LatestDeliveryAction, received)."""
         self._count = 0
         self._lock = threading.Lock()
         """Guards the pending buffers only, so add() never waits for a DuckDB append."""
@@ -54,13 +58,13 @@ class TelemetryWriter:
         if full:
             self.flush()
 
-    def update_latest(self, updates: Sequence[tuple[str, str, str, str]]) -> None:
+    def update_latest(self, updates: Sequence[LatestUpdate]) -> None:
         """Queue changes of EmailEvents' Latest* columns, as (network message id, recipient, location,
         action); the next flush applies them after appending its rows, so a copy's delivery row still
         waiting here is updated too. For one copy the last change queued wins."""
         with self._lock:
-            for nmid, recipient, location, action in updates:
-                self._latest[(nmid, recipient.lower())] = (location, action)
+            for nmid, recipient, location, action, received in updates:
+                self._latest[(nmid, recipient.lower())] = (location, action, received)
             full = len(self._latest) >= self.max_rows
         if full:
             self.flush()
@@ -85,7 +89,7 @@ class TelemetryWriter:
                 if rows:
                     self.store.append(table, self._arrow(table, rows))
             if latest:
-                self._apply_latest([(n, r, loc, act) for (n, r), (loc, act) in latest.items()])
+                self._apply_latest([(n, r, loc, act, at) for (n, r), (loc, act, at) in latest.items()])
             self.rows_written += count
             if callbacks and self.barrier is not None:
                 self.barrier()
@@ -93,10 +97,10 @@ class TelemetryWriter:
                 callback()
         return count
 
-    def _apply_latest(self, updates: list[tuple[str, str, str, str]]) -> None:
+    def _apply_latest(self, updates: list[LatestUpdate]) -> None:
         many = getattr(self.store, "update_latest_many", None)
         if many is not None:
             many(updates)
         else:
-            for update in updates:
-                self.store.update_latest(*update)
+            for nmid, recipient, location, action, _ in updates:
+                self.store.update_latest(nmid, recipient, location, action)

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from ramparts.delivery.zap import LatestChange, RemediationResult, telemetry_of
+from ramparts.delivery.zap import RemediationResult, telemetry_of
 from ramparts.services import Services
 from ramparts.store.base import table_of
 from ramparts.telemetry.rows import Row
+from ramparts.telemetry.writer import LatestUpdate
 from ramparts.vendors.models import TelemetryOutbox
 from ramparts.vendors.writelock import write_lock
 
@@ -44,13 +45,13 @@ def _object_hook(value: dict[str, Any]) -> object:
     return value
 
 
-def encode(rows: Sequence[Row], latest: Sequence[LatestChange]) -> str:
+def encode(rows: Sequence[Row], latest: Sequence[LatestUpdate]) -> str:
     return json.dumps({"rows": {_PDE: list(rows)}, "latest": list(latest)}, default=_default)
 
 
-def decode(payload: str) -> tuple[dict[str, list[Row]], list[LatestChange]]:
+def decode(payload: str) -> tuple[dict[str, list[Row]], list[LatestUpdate]]:
     body = json.loads(payload, object_hook=_object_hook)
-    return body["rows"], [tuple(change) for change in body["latest"]]
+    return body["rows"], [(n, r, loc, act, at) for n, r, loc, act, at in body["latest"]]
 
 
 def write(session: Session, results: Sequence[RemediationResult], now: dt.datetime) -> None:
@@ -86,7 +87,7 @@ class OutboxDrain:
                 self._first = False
                 return 0
             tables: dict[str, list[Row]] = {}
-            changes: list[LatestChange] = []
+            changes: list[LatestUpdate] = []
             for _, payload in found:
                 rows, latest = decode(payload)
                 for table, table_rows in rows.items():
