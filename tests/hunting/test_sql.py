@@ -20,12 +20,39 @@ def test_where_on_a_scan_stays_one_select() -> None:
 
 
 def test_clickhouse_regex_and_settings() -> None:
+    """ClickHouse's `has` is one whole-token pass; the substring test and the regex run only for text
+    with a byte >= 0x80, where hasToken's tokens differ from KQL's terms."""
     validate(
         "print x = 'a b' has 'b'",
         clickhouse=(
-            "SELECT (('a b' ILIKE '%b%') AND (hasTokenCaseInsensitive('a b', 'b') OR "
-            "(match('a b', '(?i)(^|[^[:alnum:]])b($|[^[:alnum:]])')))) AS \"x\" "
+            "SELECT bitOr(hasTokenCaseInsensitive('a b', 'b'), (NOT isValidASCII('a b')) AND "
+            "(('a b' ILIKE '%b%') AND (match('a b', '(?i)(^|[^[:alnum:]])b($|[^[:alnum:]])')))) AS \"x\" "
             "SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1"
+        ),
+    )
+
+
+def test_clickhouse_where_reads_null_strings_as_is() -> None:
+    """In a WHERE, `has` and in~ over a list without "" read a NULL string as NULL (never TRUE) instead
+    of through COALESCE(x, '')."""
+    validate(
+        "UrlClickEvents | where Url has 'evil' and ActionType in~ ('ClickAllowed', 'x') | project Url",
+        clickhouse=(
+            'SELECT "Url" FROM (SELECT * FROM "UrlClickEvents" WHERE (bitOr(hasTokenCaseInsensitive("Url", '
+            '\'evil\'), (NOT isValidASCII("Url")) AND (("Url" ILIKE \'%evil%\') AND (match("Url", '
+            "'(?i)(^|[^[:alnum:]])evil($|[^[:alnum:]])')))) AND LOWER(\"ActionType\") IN ('clickallowed', 'x'))) "
+            "AS _t1 SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1"
+        ),
+    )
+
+
+def test_duckdb_bin_builds_the_timestamp_from_micros() -> None:
+    validate(
+        "UrlClickEvents | summarize n = count() by bin(Timestamp, 1h)",
+        duckdb=(
+            'SELECT MAKE_TIMESTAMPTZ(CAST((EPOCH_US("Timestamp") // 3600000000) * 3600000000 AS BIGINT)) AS '
+            '"Timestamp", CAST(COUNT(*) AS BIGINT) AS "n" FROM (SELECT * FROM "UrlClickEvents") AS _t1 GROUP BY '
+            'MAKE_TIMESTAMPTZ(CAST((EPOCH_US("Timestamp") // 3600000000) * 3600000000 AS BIGINT))'
         ),
     )
 

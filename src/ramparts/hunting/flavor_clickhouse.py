@@ -149,17 +149,41 @@ class ClickHouseFlavor(Flavor):
         source = _unparsed(text.expressions[0])  # text is ifNull(x, '')
         if not isinstance(source, exp.Column):
             return None
-        value = self.json_get(source, key)
         text = fn("ifNull", source.copy(), lit(""))
         # parse_json(c).k: the member's elements straight from c (JSONExtract as Nullable(String) reads a string
         # element as its text, null as NULL, anything else as its JSON); a missing, empty or non-array member
-        # reads as [] and takes the general path
+        # reads as [] and takes the fallback
         if strings:
             read = fn("JSONExtract", text.copy(), key.copy(), lit("Array(Nullable(String))"))
         else:
             read = cast(fn("JSONExtractArrayRaw", text.copy(), key.copy()), "VARCHAR[]")
-        general = self.null_as_one_element(self.json_elements(value, pairs, strings), value.copy())
-        return None, fn("if", fn("notEmpty", read), read.copy(), general)
+        return None, fn("if", fn("notEmpty", read), read.copy(), self._member_fallback(text, key, pairs))
+
+    def _member_fallback(self, text: exp.Expr, key: exp.Expr, pairs: bool) -> exp.Expr:
+        """What the general path (null_as_one_element(json_elements(c.k))) gives for a member that is not a
+        non-empty array: one NULL when it is missing (or c is not a JSON object), a bag's entries, else none.
+        It reads the member in place by path, so ClickHouse keeps fewer lazily evaluated steps for these rare
+        rows (each one costs even when no row reaches it)."""
+        k = exp.to_identifier("k")
+        opening, middle, closing = ("[", ",", "]") if pairs else ("{", ":", "}")
+        entry = fn(
+            "concat",
+            lit(opening),
+            fn("toJSONString", exp.column(k)),
+            lit(middle),
+            fn("JSONExtractRaw", text.copy(), key.copy(), exp.column(k)),
+            lit(closing),
+        )
+        entries = fn(
+            "arrayMap",
+            exp.Lambda(this=fn("toNullable", entry), expressions=[k]),
+            fn("JSONExtractKeys", text.copy(), key.copy()),
+        )
+        is_object = exp.EQ(this=cast(fn("JSONType", text.copy(), key.copy()), "VARCHAR"), expression=lit("Object"))
+        missing = exp.EQ(this=fn("JSONExtractRaw", text.copy(), key.copy()), expression=lit(""))
+        none = cast(exp.Array(expressions=[]), "VARCHAR[]")
+        one_null = exp.Array(expressions=[cast(exp.Null(), "VARCHAR")])
+        return fn("if", missing, one_null, fn("if", is_object, entries, none))
 
     def _keys_source(self, value: exp.Expr) -> exp.Expr | None:
         """x when value is json_keys(x) (bag_keys)."""

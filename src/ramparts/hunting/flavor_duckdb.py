@@ -40,7 +40,9 @@ class DuckDBFlavor(Flavor):
         return fn("epoch_us", ts)
 
     def from_epoch_us(self, us: exp.Expr) -> exp.Expr:
-        return exp.Add(this=fn("to_timestamp", lit(0)), expression=fn("to_microseconds", cast(us, "BIGINT")))
+        # make_timestamptz(us) is the same instant as to_timestamp(0) + to_microseconds(us), without ICU's
+        # calendar arithmetic per row
+        return fn("make_timestamptz", cast(us, "BIGINT"))
 
     def json_get(self, value: exp.Expr, key: exp.Expr, key_is_string: bool = False) -> exp.Expr:
         if key_is_string:
@@ -68,8 +70,8 @@ class DuckDBFlavor(Flavor):
     def json_strings(self, value: exp.Expr) -> exp.Expr:
         return fn("json_extract_string", value, lit("$[*]"))
 
-    def json_elements(self, value: exp.Expr, pairs: bool = False, strings: bool = False) -> exp.Expr:
-        j = value
+    def _bag_entries(self, j: exp.Expr, pairs: bool) -> exp.Expr:
+        """A JSON object's properties as an SQL array of single-entry bags {key: value} (or [key, value])."""
         key = exp.to_identifier("k")
         opening = ("[", ",", "]") if pairs else ("{", ":", "}")  # [key, value] or {key: value}
         bag_item = exp.DPipe(
@@ -92,7 +94,11 @@ class DuckDBFlavor(Flavor):
                 expression=lit(opening[2]),
             ),
         )
-        bag = fn("list_transform", fn("json_keys", j), exp.Lambda(this=bag_item, expressions=[key]))
+        return fn("list_transform", fn("json_keys", j.copy()), exp.Lambda(this=bag_item, expressions=[key]))
+
+    def json_elements(self, value: exp.Expr, pairs: bool = False, strings: bool = False) -> exp.Expr:
+        j = value
+        bag = self._bag_entries(j, pairs)
         return exp.Case(
             ifs=[exp.If(this=exp.EQ(this=fn("json_type", j), expression=lit("OBJECT")), true=bag)],
             default=self.json_strings(j) if strings else cast(fn("json_extract", j, lit("$[*]")), "VARCHAR[]"),
@@ -136,18 +142,23 @@ class DuckDBFlavor(Flavor):
         if not isinstance(text, exp.Column):
             return None
         # parse_json(c).k: the member's elements straight from c; `[*]` yields nothing for a missing, empty or
-        # non-array member, and those rows (few) take the general path on the member's text
+        # non-array member, and those rows (few) take the fallback below
         every = lit(path + "[*]")
         read = fn("json_extract_string", text, every) if strings else cast(fn("json_extract", text, every), "VARCHAR[]")
         pre = exp.Case(ifs=[exp.If(this=fn("json_valid", text.copy()), true=read)])  # NULL: c is null or not JSON
-        member_json = fn("json_extract", text.copy(), lit(path))  # c is valid JSON in this branch
-        general = self.null_as_one_element(self.json_elements(member_json, pairs, strings), member_json.copy())
+        # Other rows: c is valid JSON and its member is not a non-empty array, so it expands to one NULL when
+        # missing, to its entries when a bag, else to no row (what null_as_one_element(json_elements(c.k))
+        # gives them). Flat and without the elements branch: DuckDB pays for each branch even when no row
+        # reaches it. WHENs run in order, so json_extract only sees valid JSON (an OR could be reordered).
+        member_json = fn("json_extract", text.copy(), lit(path))
+        member_is_object = exp.EQ(this=fn("json_type", member_json.copy()), expression=lit("OBJECT"))
         array = exp.Case(
             ifs=[
                 exp.If(this=exp.GT(this=fn("len", slot.copy()), expression=lit(0)), true=slot.copy()),
                 exp.If(this=exp.Is(this=slot.copy(), expression=exp.Null()), true=one_null),
-            ],
-            default=general,
+                exp.If(this=exp.Is(this=member_json, expression=exp.Null()), true=one_null.copy()),
+                exp.If(this=member_is_object, true=self._bag_entries(member_json.copy(), pairs)),
+            ]
         )
         return pre, array
 

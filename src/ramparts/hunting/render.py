@@ -73,8 +73,9 @@ def _false_coalesce(node: exp.Expr) -> exp.Expr | None:
 def _relax(node: exp.Expr, clickhouse: bool) -> exp.Expr:
     """A condition where only TRUE counts (WHERE, HAVING, CASE WHEN, countif), so NULL may stand for
     FALSE: drop the COALESCE(x, '') that reads a NULL string as "" where "" could not make the
-    condition true anyway (x LIKE '%term%', x = 'value'), and COALESCE(p, FALSE). Walks through
-    AND/OR only: under NOT, NULL and FALSE differ. Returns the node to use in place of node."""
+    condition true anyway (x LIKE '%term%', x = 'value', lower(x) IN ('a', 'b'), x <> '', x has
+    'term'), and COALESCE(p, FALSE). Walks through AND/OR only: under NOT, NULL and FALSE differ.
+    Returns the node to use in place of node."""
     if isinstance(node, exp.Paren):
         node.set("this", _relax(node.this, clickhouse))
         return node
@@ -99,23 +100,63 @@ def _relax(node: exp.Expr, clickhouse: bool) -> exp.Expr:
         node.set("this", _relax(node.this, clickhouse))
         node.set("expression", _relax(node.expression, clickhouse))
         return node
-    if isinstance(node, exp.Like | exp.ILike | exp.EQ):
-        like = not isinstance(node, exp.EQ)
-        if _never_blank(node.expression, like):
-            text = _blank_coalesce(node.this)
-            if text is not None:
-                node.set("this", text)
+    parts = (_has_parts(node) or _has_parts(node, cs=True)) if clickhouse else None
+    if parts is not None:
+        text = _blank_coalesce(parts[0])
+        if text is not None:  # NULL text makes every part NULL, and so the bitOr
+            for found in list(node.find_all(exp.Coalesce, exp.Anonymous)):
+                if _blank_coalesce(found) == text:
+                    found.replace(text.copy())
+        return node
+    if _blank_fails(node):
+        _drop_blank_coalesce(node)
     return node
 
 
-def _has_parts(node: exp.Expr) -> tuple[exp.Expr, str, exp.Expr] | None:
-    """(text, term, exact test) of ClickHouse's `text has "term"`, which string_ops writes as
-    `(text ILIKE '%term%') AND (hasTokenCaseInsensitive(text, 'term') OR <bounded regex>)`."""
+def _blank_fails(node: exp.Expr) -> bool:
+    """A comparison of a string with constants that "" does not make TRUE."""
+    if isinstance(node, exp.Like | exp.ILike | exp.EQ):
+        return _never_blank(node.expression, like=not isinstance(node, exp.EQ))
+    if isinstance(node, exp.NEQ):
+        return _is_blank(node.expression)
+    if isinstance(node, exp.In):  # a plain list, not a subquery
+        extra = any(v for k, v in node.args.items() if k not in ("this", "expressions"))
+        return bool(node.expressions) and not extra and all(_never_blank(e, like=False) for e in node.expressions)
+    return False
+
+
+def _drop_blank_coalesce(node: exp.Expr) -> None:
+    """node.this without the COALESCE(x, '') it reads x through, directly or under LOWER/UPPER (which keep
+    "" as ""), for a comparison that "" does not make TRUE: a NULL x then makes it NULL instead of FALSE."""
+    operand = node.this
+    target = operand.this if isinstance(operand, exp.Lower | exp.Upper) else operand
+    text = _blank_coalesce(target)
+    if text is None:
+        return
+    if target is operand:
+        node.set("this", text)
+    else:
+        operand.set("this", text)
+
+
+def _has_parts(node: exp.Expr, cs: bool = False) -> tuple[exp.Expr, str, exp.Expr, exp.Expr] | None:
+    """(text, term, token test, bounded regex) of ClickHouse's `text has "term"` (`has_cs` with cs), which
+    string_ops writes as `bitOr(hasTokenCaseInsensitive(text, 'term'), (NOT isValidASCII(text)) AND
+    ((text ILIKE '%term%') AND <bounded regex>))` (hasToken and LIKE for has_cs)."""
     node = node.unnest()
-    if not isinstance(node, exp.And):
+    if not (isinstance(node, exp.Anonymous) and str(node.this) == "bitOr" and len(node.expressions) == 2):
         return None
-    like, exact = node.this.unnest(), node.expression.unnest()
-    if not isinstance(like, exp.ILike) or not isinstance(exact, exp.Or):
+    token, rare = node.expressions[0], node.expressions[1].unnest()
+    token_name = "hastoken" if cs else "hastokencaseinsensitive"
+    if not (isinstance(token, exp.Anonymous) and str(token.this).lower() == token_name):
+        return None
+    if not isinstance(rare, exp.And) or not isinstance(rare.this.unnest(), exp.Not):
+        return None
+    exact = rare.expression.unnest()
+    if not isinstance(exact, exp.And):
+        return None
+    like, regex = exact.this.unnest(), exact.expression.unnest()
+    if type(like) is not (exp.Like if cs else exp.ILike):
         return None
     pattern = like.expression
     if not (isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this.startswith("%")):
@@ -123,10 +164,7 @@ def _has_parts(node: exp.Expr) -> tuple[exp.Expr, str, exp.Expr] | None:
     term = pattern.this[1:-1]
     if not (pattern.this.endswith("%") and term.isascii() and term.isalnum()):
         return None
-    token = exact.this
-    if not (isinstance(token, exp.Anonymous) and str(token.this).lower() == "hastokencaseinsensitive"):
-        return None
-    return like.this, term, exact
+    return like.this, term, token, regex
 
 
 def _or_operands(node: exp.Expr) -> list[exp.Expr]:
@@ -162,8 +200,8 @@ def _fuse_has_or(node: exp.Or) -> exp.Expr:
             continue
         done.update(same)
         group = [p for j in same if (p := parts[j]) is not None]
-        terms = exp.Array(expressions=[lit(term) for _, term, _ in group])
-        tests = [test.this for _, _, test in group] + [test.expression for _, _, test in group]  # tokens first
+        terms = exp.Array(expressions=[lit(term) for _, term, _, _ in group])
+        tests = [token for _, _, token, _ in group] + [exp.Paren(this=regex) for _, _, _, regex in group]
         exact = tests[0]
         for test in tests[1:]:
             exact = exp.Or(this=exact, expression=test)

@@ -40,6 +40,22 @@ def _term_regex(items: list[str], cs: bool, prefix: bool = True, suffix: bool = 
     return ("" if cs else "(?i)") + (TERM_BOUND_L if prefix else "") + f"({body})" + (TERM_BOUND_R if suffix else "")
 
 
+def _token_test(text: exp.Expr, term: str, cs: bool, prefilter: exp.Expr, regex: exp.Expr) -> exp.Expr:
+    """ClickHouse's `has` for an ASCII alphanumeric term: `prefilter AND (hasToken OR regex)` computed as
+    `bitOr(hasToken, NOT isValidASCII(text) AND prefilter AND regex)`, one pass of the token search
+    instead of a substring pass and then a second pass over the rows it keeps.
+
+    hasToken's tokens are runs of ASCII alphanumerics and bytes >= 0x80, so hasToken implies the
+    prefilter and the regex, and on ASCII-only text it equals the regex; only text with a byte >= 0x80
+    needs the regex. bitOr evaluates both sides (`OR` would run its right side on a filtered copy of
+    the rows hasToken rejects, nearly all of them); the AND inside reaches the prefilter and the regex
+    only for non-ASCII rows."""
+    token = fn("hasToken" if cs else "hasTokenCaseInsensitive", text.copy(), lit(term))
+    non_ascii = exp.Paren(this=exp.Not(this=fn("isValidASCII", text.copy())))
+    rare = exp.And(this=non_ascii, expression=exp.And(this=prefilter, expression=regex))
+    return fn("bitOr", token, rare)
+
+
 def string_operator(lowerer: ScalarLowerer, node: ast.Binary, op: str, left: Typed, right: Typed) -> Typed:
     negated = op.startswith("!") or op in ("notcontains", "notcontains_cs", "notlike")
     base = op.lstrip("!")
@@ -58,11 +74,9 @@ def string_operator(lowerer: ScalarLowerer, node: ast.Binary, op: str, left: Typ
                 like = exp.Like if cs else exp.ILike
                 prefilter = like(this=text.copy(), expression=lit(f"%{right.const}%"))
                 if lowerer.flavor.name == "clickhouse" and right.const.isascii() and right.const.isalnum():
-                    # hasToken: a cheaper whole-token test that implies the regex (its tokens are runs of
-                    # ASCII alphanumerics and bytes >= 0x80); the regex still decides next to non-ASCII text
-                    token = fn("hasToken" if cs else "hasTokenCaseInsensitive", text.copy(), lit(right.const))
-                    sql = exp.Paren(this=exp.Or(this=token, expression=sql))
-                sql = exp.Paren(this=exp.And(this=prefilter, expression=sql))
+                    sql = _token_test(text, right.const, cs, prefilter, sql)
+                else:
+                    sql = exp.Paren(this=exp.And(this=prefilter, expression=sql))
     elif stem == "hasprefix":
         sql = exp.RegexpLike(this=text, expression=_regex(lowerer, right, TERM_BOUND_L, "", cs))
     elif stem == "hassuffix":

@@ -57,6 +57,13 @@ CASES = [
         sel("invoiceé", "éinvoice", "Invoice!", "ü INVOICE ü"),
     ),
     case(
+        # non-ASCII text away from the term: the whole-token test alone decides these rows on ClickHouse
+        "has-term-in-text-with-non-ascii-elsewhere",
+        'datatable(s:string)["é invoice", "invoice ü", "é xinvoice", "xinvoice é", "é", "INVOICE,é"]'
+        ' | where s has "invoice" | project s',
+        sel("é invoice", "invoice ü", "INVOICE,é"),
+    ),
+    case(
         "has_cs-term-next-to-non-ascii-letters",
         'datatable(s:string)["Aé", "éA", "a", "A1"] | where s has_cs "A" | project s',
         sel("Aé", "éA"),
@@ -73,6 +80,10 @@ CASES = [
         [{"k": 1}, {"k": 2}, {"k": 3}],
     ),
     case("has-null-string-in-and", N + ' | where s has "invoice" and k > 0 | project k', [{"k": 1}]),
+    case("has_cs-null-string", N + ' | where s has_cs "bill" | project k', [{"k": 4}]),
+    case(
+        "has_cs-null-string-under-not", N + ' | where not(s has_cs "bill") | project k', [{"k": 1}, {"k": 2}, {"k": 3}]
+    ),
     case(
         "has-null-string-countif",
         N + ' | summarize a = countif(s has "invoice"), b = countif(not(s has "invoice")), c = countif(s == "bill")'
@@ -130,6 +141,18 @@ CASES = [
         sel("abcdef"),
     ),
     case("in-dynamic-array", w('s in (dynamic(["xabc"]))'), sel("xabc")),
+    # a NULL string reads as "": in a WHERE the compiler may drop its COALESCE(s, '') only where "" fails anyway
+    case("in-tilde-null-string", N + ' | where s in~ ("BILL", "x") | project k', [{"k": 4}]),
+    case(
+        "in-null-string-with-empty-item", N + ' | where s in ("bill", "") | project k', [{"k": 2}, {"k": 3}, {"k": 4}]
+    ),
+    case("not-in-tilde-null-string", N + ' | where s !in~ ("BILL") | project k', [{"k": 1}, {"k": 2}, {"k": 3}]),
+    case("not-equals-empty-null-string", N + ' | where s != "" | project k', [{"k": 1}, {"k": 4}]),
+    case(
+        "in-and-not-equals-empty-null-string-countif",
+        N + ' | summarize a = countif(s in~ ("BILL", "AN INVOICE")), b = countif(s != ""), c = countif(s !in ("bill"))',
+        [{"a": 2, "b": 2, "c": 3}],
+    ),
     case("in-numbers", "datatable(n:long)[1, 2, 3] | where n in (1, 3)", [{"n": 1}, {"n": 3}]),
     case("matches-regex-case-sensitive", w('s matches regex "^[a-z]+$"'), sel("abcdef", "xabc")),
     case("matches-regex-inline-flag", w('s matches regex "(?i)^abc"'), sel("abc def", "abcdef", "ABC-xyz")),
