@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy.orm import sessionmaker
+
+from ramparts.store.db import make_engine
 from ramparts.vendors.writelock import write_lock
 from tests.vendors.support import World
 
@@ -36,8 +39,12 @@ def test_another_process_waits_while_the_lock_is_held(world: World) -> None:
 
 
 def test_without_sqlite_only_threads_are_serialised(world: World) -> None:
-    world.services.settings = world.services.settings.model_copy(update={"database_url": "postgresql://x/y"})
+    sqlite_sessions = world.services.sessions
+    world.services.sessions = sessionmaker(make_engine("postgresql://x/y"))  # never connects
     world.services.extras.pop("vendors.write_lock", None)
     lock = write_lock(world.services)
-    with lock:
-        assert lock._fd == -1
+    try:
+        with lock:
+            assert lock._fd == -1
+    finally:
+        world.services.sessions = sqlite_sessions

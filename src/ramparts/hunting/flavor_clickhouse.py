@@ -88,15 +88,7 @@ class ClickHouseFlavor(Flavor):
     def json_elements(self, value: exp.Expr, pairs: bool = False, strings: bool = False) -> exp.Expr:
         k = exp.to_identifier("k")
         v = fn("ifNull", value, lit(""))
-        opening, middle, closing = ("[", ",", "]") if pairs else ("{", ":", "}")
-        bag_item = fn(
-            "concat",
-            lit(opening),
-            fn("toJSONString", exp.column(k)),
-            lit(middle),
-            fn("JSONExtractRaw", v, exp.column(k)),
-            lit(closing),
-        )
+        bag_item = _bag_entry(k, pairs, v)
         bag = fn("arrayMap", exp.Lambda(this=bag_item, expressions=[k]), fn("JSONExtractKeys", v))
         elements = fn("JSONExtractArrayRaw", v)
         if strings:
@@ -165,15 +157,7 @@ class ClickHouseFlavor(Flavor):
         It reads the member in place by path, so ClickHouse keeps fewer lazily evaluated steps for these rare
         rows (each one costs even when no row reaches it)."""
         k = exp.to_identifier("k")
-        opening, middle, closing = ("[", ",", "]") if pairs else ("{", ":", "}")
-        entry = fn(
-            "concat",
-            lit(opening),
-            fn("toJSONString", exp.column(k)),
-            lit(middle),
-            fn("JSONExtractRaw", text.copy(), key.copy(), exp.column(k)),
-            lit(closing),
-        )
+        entry = _bag_entry(k, pairs, text.copy(), key.copy())
         entries = fn(
             "arrayMap",
             exp.Lambda(this=fn("toNullable", entry), expressions=[k]),
@@ -418,3 +402,16 @@ def _member_path(value: exp.Expr) -> list[exp.Expr] | None:
         ):
             return list(inner.expressions)
     return None
+
+
+def _bag_entry(k: exp.Identifier, pairs: bool, *path: exp.Expr) -> exp.Expr:
+    """One bag entry as JSON text, {"k":v} (or ["k",v] for pairs), v read at path + k."""
+    opening, middle, closing = ("[", ",", "]") if pairs else ("{", ":", "}")
+    return fn(
+        "concat",
+        lit(opening),
+        fn("toJSONString", exp.column(k)),
+        lit(middle),
+        fn("JSONExtractRaw", *path, exp.column(k)),
+        lit(closing),
+    )

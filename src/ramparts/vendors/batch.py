@@ -261,6 +261,7 @@ def apply_batch(
                 )
         # Only now the first write: the write lock is held from here to the commit, not during the
         # mailbox work and its directory syncs (accepting requests wait for that lock).
+        payload = outbox.payload_of(remediations) if to_outbox else None
         with write_lock(services):
             _save_copies(session, targets)
             write_preloaded(session)
@@ -268,8 +269,7 @@ def apply_batch(
                 session.execute(insert(table_of(VerdictRecord)), new_rows)  # Core: no ORM bulk overhead
             if finish is not None:
                 finish(session, outcomes)
-            if to_outbox:
-                outbox.write(session, remediations, now)
+            outbox.write(session, payload, now)
             session.commit()
     if not to_outbox:
         publish(services, remediations)

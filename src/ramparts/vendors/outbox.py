@@ -54,11 +54,17 @@ def decode(payload: str) -> tuple[dict[str, list[Row]], list[LatestUpdate]]:
     return body["rows"], [(n, r, loc, act, at) for n, r, loc, act, at in body["latest"]]
 
 
-def write(session: Session, results: Sequence[RemediationResult], now: dt.datetime) -> None:
-    """Add a batch's telemetry to the outbox (in the caller's transaction; nothing when it has none)."""
+def payload_of(results: Sequence[RemediationResult]) -> str | None:
+    """A batch's telemetry as an outbox payload (None when it has none); encode it before taking the
+    write lock, write() inserts it under the lock."""
     rows, latest = telemetry_of(results)
-    if rows or latest:
-        session.execute(insert(_OUTBOX), {"created_at": now, "payload": encode(rows, latest)})
+    return encode(rows, latest) if rows or latest else None
+
+
+def write(session: Session, payload: str | None, now: dt.datetime) -> None:
+    """Add a payload_of() to the outbox, in the caller's transaction."""
+    if payload is not None:
+        session.execute(insert(_OUTBOX), {"created_at": now, "payload": payload})
 
 
 class OutboxDrain:

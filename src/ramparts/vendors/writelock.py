@@ -63,8 +63,8 @@ def write_lock(services: Services) -> WriteLock:
 
 
 def _lock_file(services: Services) -> Path | None:
-    url = services.settings.control_url
-    path = url.removeprefix("sqlite:///")
-    if path == url or not os.path.isabs(path):  # not SQLite, or an in-memory database
+    url = services.sessions.kw["bind"].url
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or not os.path.isabs(database):  # or an in-memory database
         return None
-    return Path(path + ".write-lock")
+    return Path(database + ".write-lock")
