@@ -154,20 +154,25 @@ class ClickHouseFlavor(Flavor):
     def _member_fallback(self, text: exp.Expr, key: exp.Expr, pairs: bool) -> exp.Expr:
         """What the general path (null_as_one_element(json_elements(c.k))) gives for a member that is not a
         non-empty array: one NULL when it is missing (or c is not a JSON object), a bag's entries, else none.
-        It reads the member in place by path, so ClickHouse keeps fewer lazily evaluated steps for these rare
-        rows (each one costs even when no row reaches it)."""
-        k = exp.to_identifier("k")
-        entry = _bag_entry(k, pairs, text.copy(), key.copy())
+        It reads the member's entries with their raw values in one call, so ClickHouse keeps two lazily
+        evaluated steps for these rare rows (each one costs even when no row reaches it)."""
+        p = exp.to_identifier("p")
+        opening, middle, closing = ("[", ",", "]") if pairs else ("{", ":", "}")
+        entry = fn(
+            "concat",
+            lit(opening),
+            fn("toJSONString", fn("tupleElement", exp.column(p), lit(1))),
+            lit(middle),
+            fn("tupleElement", exp.column(p), lit(2)),
+            lit(closing),
+        )
         entries = fn(
             "arrayMap",
-            exp.Lambda(this=fn("toNullable", entry), expressions=[k]),
-            fn("JSONExtractKeys", text.copy(), key.copy()),
+            exp.Lambda(this=fn("toNullable", entry), expressions=[p]),
+            fn("JSONExtractKeysAndValuesRaw", text.copy(), key.copy()),
         )
-        is_object = exp.EQ(this=cast(fn("JSONType", text.copy(), key.copy()), "VARCHAR"), expression=lit("Object"))
-        missing = exp.EQ(this=fn("JSONExtractRaw", text.copy(), key.copy()), expression=lit(""))
-        none = cast(exp.Array(expressions=[]), "VARCHAR[]")
         one_null = exp.Array(expressions=[cast(exp.Null(), "VARCHAR")])
-        return fn("if", missing, one_null, fn("if", is_object, entries, none))
+        return fn("if", fn("JSONHas", text.copy(), key.copy()), entries, one_null)
 
     def _keys_source(self, value: exp.Expr) -> exp.Expr | None:
         """x when value is json_keys(x) (bag_keys)."""

@@ -46,10 +46,9 @@ class DuckDBFlavor(Flavor):
 
     def json_get(self, value: exp.Expr, key: exp.Expr, key_is_string: bool = False) -> exp.Expr:
         if key_is_string:
-            quoted = exp.DPipe(this=exp.DPipe(this=lit('$."'), expression=key), expression=lit('"'))
-            return fn("json_extract", value, quoted)
+            return fn("json_extract", value, _json_pointer(key))
         if isinstance(key, exp.Literal) and key.is_string:
-            path = lit('$."' + key.this.replace('"', '\\"') + '"')
+            path = lit('$."' + key.this.replace("\\", "\\\\").replace('"', '\\"') + '"')
         elif isinstance(key, exp.Literal):
             index = int(key.this)
             path = lit(f"$[{index}]" if index >= 0 else f"$[#{index}]")
@@ -84,10 +83,7 @@ class DuckDBFlavor(Flavor):
                     fn(
                         "json_extract",
                         j,
-                        exp.DPipe(
-                            this=exp.DPipe(this=lit('$."'), expression=exp.column(key)),
-                            expression=lit('"'),
-                        ),
+                        _json_pointer(exp.column(key)),
                     ),
                     "VARCHAR",
                 ),
@@ -338,6 +334,13 @@ def _parsed_text(value: exp.Expr, flavor: DuckDBFlavor) -> exp.Expr:
             if value == parsed:
                 return text
     return value
+
+
+def _json_pointer(key: exp.Expr) -> exp.Expr:
+    """A JSON Pointer (RFC 6901) to the member named by a key computed at run time: unlike a '$."k"' path it
+    needs no quoting, so keys holding quotes, backslashes or nothing at all are read too."""
+    escaped = fn("replace", fn("replace", key, lit("~"), lit("~0")), lit("/"), lit("~1"))
+    return exp.DPipe(this=lit("/"), expression=escaped)
 
 
 def _member_read(value: exp.Expr) -> tuple[exp.Expr, str] | None:

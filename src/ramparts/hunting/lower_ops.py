@@ -402,6 +402,8 @@ def mv_expand(lo: TabularLowerer, rel: Relation, op: ast.Operator, env: Env) -> 
         columns.append((op.index_name, "long"))
     for (target, _, _), sql in zip(targets, expanded, strict=True):
         target_type = "string" if target in strings else "dynamic"
+        if target in strings:  # a KQL string is never null: a null element or a missing member reads as ""
+            sql = exp.Coalesce(this=sql, expressions=[exp.Literal.string("")])
         if target in rel.names:
             position = rel.names.index(target)
             items[position] = (target, sql)

@@ -83,6 +83,25 @@ CASES = [
     case("array_slice", "print r = array_slice(dynamic([1, 2, 3, 4]), 1, 2)", [{"r": [2, 3]}]),
     case("bag_pack", 'print r = bag_pack("k", 1, "s", "v")', [{"r": {"k": 1, "s": "v"}}]),
     case("split-index-is-dynamic-string", 'print r = tostring(split("a,b", ",")[1])', [{"r": "b"}]),
+    # keys that need quoting in a JSON path: a quote, a backslash, a slash, a tilde, the empty key
+    case(
+        "bag-entries-keys-with-quote-backslash-slash-empty",
+        r"""datatable(s:string)['{"a\\"b": 1, "c\\\\d": 2, "e/f": 3, "g~h": 4, "": 5}']"""
+        " | mv-expand e = parse_json(s) | project e",
+        [{"e": {'a"b': 1}}, {"e": {"c\\d": 2}}, {"e": {"e/f": 3}}, {"e": {"g~h": 4}}, {"e": {"": 5}}],
+    ),
+    case(
+        "dynamic-index-by-runtime-key-with-quote-backslash-slash-empty",
+        r"""datatable(s:string)['{"a\\"b": 1, "c\\\\d": 2, "e/f": 3, "g~h": 4, "": 5}']"""
+        " | extend d = parse_json(s) | mv-expand k = bag_keys(d) to typeof(string)"
+        " | project k, v = tolong(d[k])",
+        [{"k": 'a"b', "v": 1}, {"k": "c\\d", "v": 2}, {"k": "e/f", "v": 3}, {"k": "g~h", "v": 4}, {"k": "", "v": 5}],
+    ),
+    case(
+        "dynamic-literal-key-with-quote-and-backslash",
+        r"""print d = parse_json('{"a\\"b": 1, "c\\\\d": 2}') | project x = tolong(d['a"b']), y = tolong(d['c\\d'])""",
+        [{"x": 1, "y": 2}],
+    ),
 ]
 
 

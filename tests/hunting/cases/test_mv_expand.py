@@ -209,6 +209,18 @@ CASES = [
         [{"id": 1, "k": "P"}, {"id": 1, "k": "Q"}, {"id": 4, "k": None}, {"id": 6, "k": None}],
         columns=[("id", "long"), ("k", "dynamic")],
     ),
+    # a string is never null in KQL: null elements, missing members and "" are one group
+    case(
+        "mv-expand-to-string-null-and-empty-one-group",
+        J + " | mv-expand e = parse_json(s).P to typeof(string) | summarize n = count() by e | where e == ''",
+        [{"e": "", "n": 6}],
+    ),
+    case(
+        "mv-expand-dynamic-to-string-null-and-empty-one-group",
+        'datatable(d:dynamic)[dynamic([null, "", "x"]), dynamic(null)]'
+        " | mv-expand e = d to typeof(string) | summarize n = count() by e",
+        [{"e": "", "n": 3}, {"e": "x", "n": 1}],
+    ),
     case(
         "mvexpand-legacy-spelling",
         M + " | where id == 4 | mvexpand arr",
