@@ -34,13 +34,17 @@ def by_kind(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Row]]:
     try:
         run_offline(services, [(envelope, raw) for envelope, raw, _ in traffic])
         _, rows = services.telemetry.query(
-            'SELECT NetworkMessageId, AuthenticationDetails, ThreatTypes, DeliveryLocation FROM "EmailEvents"'
+            "SELECT NetworkMessageId, AuthenticationDetails, ThreatTypes, DeliveryLocation, SenderFromDomain"
+            ' FROM "EmailEvents"'
         )
     finally:
         services.close()
     found: dict[str, list[Row]] = defaultdict(list)
-    for message_id, auth, threats, location in rows:
-        found[kinds[message_id]].append((json.loads(auth), threats or "", location))
+    for message_id, auth, threats, location, domain in rows:
+        row = (json.loads(auth), threats or "", location)
+        found[kinds[message_id]].append(row)
+        if kinds[message_id] == "spoof":
+            found[f"spoof of {domain}"].append(row)
     return found
 
 
@@ -93,6 +97,21 @@ def test_spoofs_fail_dmarc_and_are_caught(by_kind: dict[str, list[Row]]) -> None
     assert set(results(spoofs, "DKIM")) == {"none", "pass", "fail"}
     assert results(spoofs, "SPF")["pass"] > 0  # envelope of the attacker's domain: SPF passes, unaligned
     assert all("Phish" in threats for _, threats, _ in spoofs)
+    # Standard honours the spoofed domain's DMARC policy (p=quarantine: quarantined, p=reject: not delivered);
+    # a domain still at p=none gets the spoof action, the Junk folder
+    policies = {
+        "contoso.com": "reject",
+        "woodgrovebank.com": "reject",
+        "adatum.com": "quarantine",
+        "fabrikam.com": "quarantine",
+        "northwindtraders.com": "none",
+    }
+    outcome = {"reject": "Dropped", "quarantine": "Quarantine", "none": "Junk folder"}
+    seen = {kind.removeprefix("spoof of "): rows for kind, rows in by_kind.items() if kind.startswith("spoof of ")}
+    assert set(seen) <= set(policies)
+    assert {policies[domain] for domain in seen} == set(outcome)
+    for domain, rows in seen.items():
+        assert {location for _, _, location in rows} == {outcome[policies[domain]]}, domain
 
 
 def test_lookalike_phish_is_caught_whatever_its_authentication(by_kind: dict[str, list[Row]]) -> None:

@@ -67,3 +67,10 @@ def test_attachment_verdicts_keep_the_worst() -> None:
     )
     assert merged.attachment_verdicts == {"abc": Verdict.MALWARE}
     assert merged.confidence_level["Spam"] == "1"
+
+
+def test_enforcing_dmarc_policy_comes_from_an_engine_that_judged() -> None:
+    failed = verdict("rspamd", Verdict.CLEAN, error="timed out", dmarc_policy="quarantine")
+    builtin = verdict("builtin", Verdict.PHISH, policy_family="Anti-phishing spoof", dmarc_policy="reject")
+    assert merge([failed, builtin]).dmarc_policy == "reject"
+    assert merge([failed, verdict("builtin", Verdict.CLEAN)]).dmarc_policy == ""

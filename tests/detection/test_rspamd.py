@@ -351,6 +351,14 @@ def test_dmarc_reject_is_spoof_phishing() -> None:
     assert judged.detection_methods["Phish"] == ("Spoof DMARC",)
     assert judged.policy_family == EmailActionPolicy.ANTIPHISH_SPOOF.value
     assert "DMARC_POLICY_REJECT(2)[contoso.com : No valid SPF]" in judged.explanation
+    assert judged.dmarc_policy == "reject"
+
+
+def test_dmarc_quarantine_symbol_names_the_policy_and_others_none() -> None:
+    quarantine = reply("add header", 7.0, {"DMARC_POLICY_QUARANTINE": {"score": 1.5}})
+    assert judge(parse_reply(quarantine), RspamdMapping()).dmarc_policy == "quarantine"
+    passing = reply("no action", 0.0, {"DMARC_POLICY_ALLOW": {"score": -0.5}})
+    assert judge(parse_reply(passing), RspamdMapping()).dmarc_policy == ""
 
 
 @pytest.mark.parametrize(

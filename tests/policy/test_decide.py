@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from ramparts.domain.enums import DeliveryAction, DeliveryLocation, EmailActionPolicy, PolicyAction
+from ramparts.domain.enums import DeliveryAction, DeliveryLocation, EmailAction, EmailActionPolicy, PolicyAction
 from ramparts.domain.verdicts import Verdict
 from ramparts.policy.decide import decide
-from ramparts.policy.presets import DEFAULT, STANDARD, STRICT
+from ramparts.policy.presets import DEFAULT, STANDARD, STRICT, ThreatPolicy, custom_policy
 
 Q = DeliveryLocation.QUARANTINE
 J = DeliveryLocation.JUNK
@@ -76,3 +76,38 @@ def test_delivery_fields_are_consistent() -> None:
     clean = decide(Verdict.CLEAN, STANDARD)
     assert clean.delivery_action is DeliveryAction.DELIVERED
     assert clean.email_action.value == "No action taken"
+
+
+SPOOF = EmailActionPolicy.ANTIPHISH_SPOOF.value
+
+
+@pytest.mark.parametrize("policy", [STANDARD, STRICT, DEFAULT], ids=["standard", "strict", "default"])
+def test_honoured_dmarc_reject_blocks_and_quarantine_quarantines(policy: ThreatPolicy) -> None:
+    rejected = decide(Verdict.PHISH, policy, family=SPOOF, dmarc_policy="reject")
+    assert rejected.action is PolicyAction.REJECT
+    assert (rejected.delivery_action, rejected.delivery_location) == (DeliveryAction.BLOCKED, DeliveryLocation.DROPPED)
+    assert rejected.email_action is EmailAction.REJECT
+    assert rejected.email_action_policy == SPOOF
+    quarantined = decide(Verdict.PHISH, policy, family=SPOOF, dmarc_policy="quarantine")
+    assert quarantined.delivery_location is Q
+    assert quarantined.quarantine_tag == (policy.spoof.quarantine_tag or "DefaultFullAccessPolicy")
+    # rspamd calls a p=quarantine failure spam: honoured all the same
+    assert decide(Verdict.SPAM, policy, family=SPOOF, dmarc_policy="quarantine").delivery_location is Q
+
+
+def test_dmarc_policy_is_honoured_only_for_spoofs_with_an_enforcing_record() -> None:
+    assert decide(Verdict.PHISH, STANDARD, family=SPOOF, dmarc_policy="none").delivery_location is J
+    assert decide(Verdict.PHISH, STANDARD, family=SPOOF).delivery_location is J
+    user = EmailActionPolicy.ANTIPHISH_USER_IMPERSONATION.value
+    assert decide(Verdict.PHISH, STANDARD, family=user, dmarc_policy="reject").delivery_location is Q
+    assert decide(Verdict.MALWARE, STANDARD, family=SPOOF, dmarc_policy="reject").delivery_location is Q
+
+
+def test_custom_policy_can_stop_honouring_dmarc_or_soften_its_actions() -> None:
+    ignoring = custom_policy("Lenient", "g1", {"honor_dmarc_policy": False})
+    assert decide(Verdict.PHISH, ignoring, family=SPOOF, dmarc_policy="reject").delivery_location is J
+    softer = custom_policy(
+        "Softer", "g2", {"dmarc_reject_action": "Quarantine", "dmarc_quarantine_action": "MoveToJmf"}
+    )
+    assert decide(Verdict.PHISH, softer, family=SPOOF, dmarc_policy="reject").delivery_location is Q
+    assert decide(Verdict.PHISH, softer, family=SPOOF, dmarc_policy="quarantine").delivery_location is J

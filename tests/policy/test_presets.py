@@ -39,9 +39,23 @@ def test_custom_policy_overrides_by_name() -> None:
         ({"spam_quarantine_tag": "Nope"}, "spam_quarantine_tag"),
         ({"bulk_threshold": 12}, "bulk_threshold"),
         ({"colour": "blue"}, "colour"),
+        ({"dmarc_reject_action": "MoveToJmf"}, "dmarc_reject_action"),
+        ({"dmarc_quarantine_action": "Reject"}, "dmarc_quarantine_action"),
+        ({"honor_dmarc_policy": "no"}, "honor_dmarc_policy"),
+        ({"spam_zap": "false"}, "spam_zap"),
     ],
 )
 def test_custom_policy_rejects_bad_settings_naming_the_field(settings: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         custom_policy("x", "g", settings)
     assert caught.value.field == field
+
+
+def test_dmarc_settings_are_in_the_flat_view_and_alike_in_every_preset() -> None:
+    for preset in (STANDARD, STRICT):
+        settings = preset.to_settings()
+        assert settings["honor_dmarc_policy"] is True
+        assert (settings["dmarc_quarantine_action"], settings["dmarc_reject_action"]) == ("Quarantine", "Reject")
+    custom = custom_policy("x", "g", {"dmarc_reject_action": "Quarantine", "honor_dmarc_policy": False})
+    assert custom.dmarc_reject_action is PolicyAction.QUARANTINE
+    assert custom.honor_dmarc_policy is False

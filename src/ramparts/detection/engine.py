@@ -44,6 +44,8 @@ class EngineVerdict:
     """SPF / DKIM / DMARC / CompAuth -> result word, when the engine checked them."""
     policy_family: str = ""
     """EmailActionPolicy value that this verdict belongs to (Antimalware, Antispam phishing, ...)."""
+    dmarc_policy: str = ""
+    """"quarantine" or "reject" when the engine saw DMARC fail for a From domain whose record asks for that."""
     attachment_verdicts: dict[str, Verdict] = field(default_factory=dict)
     """sha256 -> verdict for attachments the engine judged."""
     override: str = ""

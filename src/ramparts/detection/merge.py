@@ -27,6 +27,8 @@ class MergedVerdict:
     org_level_policy: str = ""
     gaps: tuple[str, ...] = ()
     attachment_verdicts: dict[str, Verdict] = field(default_factory=dict)
+    dmarc_policy: str = ""
+    """The enforcing DMARC policy (quarantine/reject) an engine saw fail, for the policy's HonorDmarcPolicy."""
 
 
 def merge(verdicts: Sequence[EngineVerdict]) -> MergedVerdict:
@@ -82,4 +84,5 @@ def merge(verdicts: Sequence[EngineVerdict]) -> MergedVerdict:
         org_level_policy=org_policy,
         gaps=gaps,
         attachment_verdicts=attachments,
+        dmarc_policy=next((v.dmarc_policy for v in judged if v.dmarc_policy), ""),
     )

@@ -156,4 +156,5 @@ class RspamdEngine:
             detection_methods=judged.detection_methods,
             spam_confidence_level=judged.spam_confidence_level,
             policy_family=judged.policy_family,
+            dmarc_policy=judged.dmarc_policy,
         )

@@ -346,6 +346,8 @@ class Judgement:
     spam_confidence_level: int
     policy_family: str
     explanation: str
+    dmarc_policy: str = ""
+    """From rspamd's DMARC_POLICY_REJECT / DMARC_POLICY_QUARANTINE symbols."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,4 +478,14 @@ def judge(reply: RspamdReply, mapping: RspamdMapping) -> Judgement:
         spam_confidence_level=_scl(reply, verdict, mapping),
         policy_family=deciding.family if deciding else "",
         explanation=" ".join(sentences),
+        dmarc_policy=dmarc_policy(reply),
     )
+
+
+_DMARC_POLICY_SYMBOLS = {"DMARC_POLICY_REJECT": "reject", "DMARC_POLICY_QUARANTINE": "quarantine"}
+
+
+def dmarc_policy(reply: RspamdReply) -> str:
+    """The enforcing DMARC policy rspamd saw fail ("reject" wins over "quarantine"), else ""."""
+    seen = {_DMARC_POLICY_SYMBOLS[s.name] for s in reply.symbols if s.name in _DMARC_POLICY_SYMBOLS}
+    return "reject" if "reject" in seen else next(iter(seen), "")

@@ -51,6 +51,7 @@ class EmailAction(enum.StrEnum):
     ADD_X_HEADER = "Add X-header"
     MODIFY_SUBJECT = "Modify subject"
     REDIRECT = "Redirect message"
+    REJECT = "Reject message"
 
 
 class EmailActionPolicy(enum.StrEnum):
@@ -77,6 +78,8 @@ class PolicyAction(enum.StrEnum):
     ADD_X_HEADER = "AddXHeader"
     MODIFY_SUBJECT = "ModifySubject"
     REDIRECT = "Redirect"
+    REJECT = "Reject"
+    """Not delivered anywhere (a honoured DMARC p=reject); the message stays in the message store."""
 
 
 class QuarantinePolicyName(enum.StrEnum):

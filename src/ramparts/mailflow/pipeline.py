@@ -279,7 +279,11 @@ class Pipeline:
         for recipient in recipients:
             policy = tenant.policy_for(recipient)
             decision = decide(
-                merged.verdict, policy, family=merged.family, bulk_complaint_level=merged.bulk_complaint_level
+                merged.verdict,
+                policy,
+                family=merged.family,
+                bulk_complaint_level=merged.bulk_complaint_level,
+                dmarc_policy=merged.dmarc_policy,
             )
             decisions.append((recipient, decision, policy.guid))
 

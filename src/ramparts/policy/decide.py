@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ramparts.domain.enums import DeliveryAction, DeliveryLocation, EmailAction, EmailActionPolicy, PolicyAction
+from ramparts.domain.enums import (
+    DeliveryAction,
+    DeliveryLocation,
+    EmailAction,
+    EmailActionPolicy,
+    PolicyAction,
+    QuarantinePolicyName,
+)
 from ramparts.domain.verdicts import Verdict
 from ramparts.policy.presets import ThreatPolicy, VerdictAction
 
@@ -43,6 +50,28 @@ class Decision:
         return self.delivery_location is DeliveryLocation.QUARANTINE
 
 
+DMARC_ENFORCING = ("quarantine", "reject")
+
+_DELIVERED = (DeliveryAction.DELIVERED, DeliveryLocation.INBOX, EmailAction.NO_ACTION)
+_OUTCOMES: dict[PolicyAction, tuple[DeliveryAction, DeliveryLocation, EmailAction]] = {
+    PolicyAction.QUARANTINE: (DeliveryAction.BLOCKED, DeliveryLocation.QUARANTINE, EmailAction.SEND_TO_QUARANTINE),
+    PolicyAction.MOVE_TO_JMF: (DeliveryAction.JUNKED, DeliveryLocation.JUNK, EmailAction.MOVE_TO_JUNK),
+    PolicyAction.REJECT: (DeliveryAction.BLOCKED, DeliveryLocation.DROPPED, EmailAction.REJECT),
+    PolicyAction.DELETE: (DeliveryAction.BLOCKED, DeliveryLocation.DROPPED, EmailAction.DELETE),
+    PolicyAction.ADD_X_HEADER: (DeliveryAction.DELIVERED, DeliveryLocation.INBOX, EmailAction.ADD_X_HEADER),
+    PolicyAction.MODIFY_SUBJECT: (DeliveryAction.DELIVERED, DeliveryLocation.INBOX, EmailAction.MODIFY_SUBJECT),
+    PolicyAction.REDIRECT: (DeliveryAction.DELIVERED, DeliveryLocation.INBOX, EmailAction.REDIRECT),
+}
+"""Where each action leaves a copy: EmailEvents' DeliveryAction, DeliveryLocation and EmailAction."""
+
+
+def _honored_dmarc(policy: ThreatPolicy, dmarc_policy: str) -> VerdictAction:
+    action = policy.dmarc_reject_action if dmarc_policy == "reject" else policy.dmarc_quarantine_action
+    if action is PolicyAction.QUARANTINE:
+        return VerdictAction(action, policy.spoof.quarantine_tag or QuarantinePolicyName.FULL_ACCESS.value)
+    return VerdictAction(action)
+
+
 def _family_action(verdict: Verdict, family: str, policy: ThreatPolicy, bulk: bool) -> VerdictAction:
     if verdict is Verdict.MALWARE:
         return policy.malware
@@ -79,12 +108,19 @@ def _default_family(verdict: Verdict, bulk: bool) -> str:
 
 
 def decide(
-    verdict: Verdict, policy: ThreatPolicy, *, family: str = "", bulk_complaint_level: int | None = None
+    verdict: Verdict,
+    policy: ThreatPolicy,
+    *,
+    family: str = "",
+    bulk_complaint_level: int | None = None,
+    dmarc_policy: str = "",
 ) -> Decision:
     """The action for one recipient's copy.
 
     A Clean message whose bulk complaint level reaches the policy's threshold is handled as bulk spam,
     which is how the same BCL lands in the Junk folder under Standard and in quarantine under Strict.
+    A spoof verdict (family Anti-phishing spoof) for a From domain whose failed DMARC record says
+    p=quarantine or p=reject (`dmarc_policy`) takes the policy's DMARC actions when it honours DMARC.
     """
     bulk = False
     if verdict is Verdict.CLEAN and bulk_complaint_level is not None and bulk_complaint_level >= policy.bulk_threshold:
@@ -104,54 +140,29 @@ def decide(
             "",
         )
     chosen = _family_action(verdict, family, policy, bulk)
+    honored = (
+        family == EmailActionPolicy.ANTIPHISH_SPOOF.value
+        and policy.honor_dmarc_policy
+        and dmarc_policy in DMARC_ENFORCING
+        and verdict in (Verdict.PHISH, Verdict.HIGH_CONFIDENCE_SPAM, Verdict.SPAM, Verdict.JUNK)
+    )
+    if honored:
+        chosen = _honored_dmarc(policy, dmarc_policy)
     family = family or _default_family(verdict, bulk)
     if bulk:
         family = EmailActionPolicy.ANTISPAM_BULK.value
     quarantine_type = "Bulk" if bulk else QUARANTINE_TYPES.get(verdict, "Spam")
     policy_type = POLICY_TYPES.get(family, "HostedContentFilterPolicy")
-    if chosen.action is PolicyAction.QUARANTINE:
-        return Decision(
-            verdict,
-            chosen.action,
-            chosen.quarantine_tag,
-            DeliveryAction.BLOCKED,
-            DeliveryLocation.QUARANTINE,
-            EmailAction.SEND_TO_QUARANTINE,
-            family,
-            quarantine_type,
-            policy_type,
-            bulk,
-        )
-    if chosen.action is PolicyAction.MOVE_TO_JMF:
-        return Decision(
-            verdict,
-            chosen.action,
-            "",
-            DeliveryAction.JUNKED,
-            DeliveryLocation.JUNK,
-            EmailAction.MOVE_TO_JUNK,
-            family,
-            quarantine_type,
-            policy_type,
-            bulk,
-        )
-    if chosen.action is PolicyAction.DELETE:
-        location = DeliveryLocation.DELETED_ITEMS if verdict is Verdict.DELETED else DeliveryLocation.DROPPED
-        action = DeliveryAction.JUNKED if verdict is Verdict.DELETED else DeliveryAction.BLOCKED
-        return Decision(
-            verdict, chosen.action, "", action, location, EmailAction.DELETE, family, quarantine_type, policy_type, bulk
-        )
-    email_action = {
-        PolicyAction.ADD_X_HEADER: EmailAction.ADD_X_HEADER,
-        PolicyAction.MODIFY_SUBJECT: EmailAction.MODIFY_SUBJECT,
-        PolicyAction.REDIRECT: EmailAction.REDIRECT,
-    }.get(chosen.action, EmailAction.NO_ACTION)
+    delivery_action, location, email_action = _OUTCOMES.get(chosen.action, _DELIVERED)
+    if chosen.action is PolicyAction.DELETE and verdict is Verdict.DELETED:
+        delivery_action, location = DeliveryAction.JUNKED, DeliveryLocation.DELETED_ITEMS
+    tag = chosen.quarantine_tag if chosen.action is PolicyAction.QUARANTINE else ""
     return Decision(
         verdict,
         chosen.action,
-        "",
-        DeliveryAction.DELIVERED,
-        DeliveryLocation.INBOX,
+        tag,
+        delivery_action,
+        location,
         email_action,
         family,
         quarantine_type,

@@ -51,6 +51,13 @@ class ThreatPolicy:
     phish_zap: bool = True
     spam_zap: bool = True
     malware_zap: bool = True
+    honor_dmarc_policy: bool = True
+    """A spoof whose From domain publishes DMARC p=quarantine or p=reject gets the two actions below instead of
+    the spoof action (Defender's HonorDmarcPolicy, on in every preset and the default policy)."""
+    dmarc_quarantine_action: PolicyAction = PolicyAction.QUARANTINE
+    """Quarantine or MoveToJmf; a quarantine uses the spoof action's quarantine tag."""
+    dmarc_reject_action: PolicyAction = PolicyAction.REJECT
+    """Reject or Quarantine."""
 
     def to_settings(self) -> dict[str, Any]:
         """Flat, JSON-ready view used by the configuration analyzer and the admin API."""
@@ -60,6 +67,8 @@ class ThreatPolicy:
             if isinstance(value, VerdictAction):
                 out[f"{field.name}_action"] = value.action.value
                 out[f"{field.name}_quarantine_tag"] = value.quarantine_tag
+            elif isinstance(value, PolicyAction):
+                out[field.name] = value.value
             elif field.name not in ("name", "guid", "kind"):
                 out[field.name] = value
         return out
@@ -113,6 +122,10 @@ PRESETS: dict[str, ThreatPolicy] = {"Standard": STANDARD, "Strict": STRICT, "Def
 
 _ACTION_FIELDS = {f.name for f in dataclasses.fields(ThreatPolicy) if f.type in ("VerdictAction", VerdictAction)}
 _ALWAYS_QUARANTINED = {"malware", "high_confidence_phish"}
+_DMARC_ACTIONS = {
+    "dmarc_quarantine_action": (PolicyAction.QUARANTINE, PolicyAction.MOVE_TO_JMF),
+    "dmarc_reject_action": (PolicyAction.REJECT, PolicyAction.QUARANTINE),
+}
 
 
 def custom_policy(name: str, guid: str, settings: dict[str, Any], base: ThreatPolicy = STANDARD) -> ThreatPolicy:
@@ -150,8 +163,16 @@ def custom_policy(name: str, guid: str, settings: dict[str, Any], base: ThreatPo
             if not isinstance(value, int) or not 1 <= value <= 30:
                 raise InvalidInput("quarantine_retention_days must be an integer from 1 to 30", field=key)
             changes[key] = value
-        elif key in ("phish_zap", "spam_zap", "malware_zap"):
-            changes[key] = bool(value)
+        elif key in ("phish_zap", "spam_zap", "malware_zap", "honor_dmarc_policy"):
+            if not isinstance(value, bool):
+                raise InvalidInput(f"{key} must be true or false", field=key)
+            changes[key] = value
+        elif key in _DMARC_ACTIONS:
+            allowed = _DMARC_ACTIONS[key]
+            if value not in {a.value for a in allowed}:
+                choices = " or ".join(a.value for a in allowed)
+                raise InvalidInput(f"{key} must be {choices}", field=key)
+            changes[key] = PolicyAction(value)
         else:
             raise InvalidInput(f"unknown policy setting {key!r}", field=key)
     return dataclasses.replace(base, name=name, guid=guid, kind="custom", **changes)

@@ -43,6 +43,7 @@ def test_clean_business_mail_is_clean_with_every_check_passing(engine: BuiltinEn
     assert result.authentication == {"SPF": "pass", "DKIM": "pass", "DMARC": "pass", "CompAuth": "pass"}
     assert (result.bulk_complaint_level, result.spam_confidence_level) == (0, 0)
     assert (result.detection_methods, result.threat_names, result.policy_family) == ({}, (), "")
+    assert result.dmarc_policy == ""
     assert result.explanation == (
         "SPF pass for adatum.com from 192.0.2.10. DKIM signature of adatum.com verified. DMARC passed for adatum.com."
     )
@@ -56,6 +57,7 @@ def test_spoof_of_a_reject_domain_is_phishing_by_spoof_dmarc(engine: BuiltinEngi
     assert result.policy_family == "Anti-phishing spoof"
     assert result.threat_names == ("Ramparts.SpoofDmarc",)
     assert result.authentication == {"SPF": "fail", "DKIM": "none", "DMARC": "fail", "CompAuth": "fail"}
+    assert result.dmarc_policy == "reject"
     assert result.explanation.startswith(
         "Phishing (Anti-phishing spoof). DMARC failed for adatum.com, whose policy is p=reject."
     )

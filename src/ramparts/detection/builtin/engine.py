@@ -26,7 +26,7 @@ from ramparts.detection.builtin.phishing import check_phishing
 from ramparts.detection.builtin.settings import BuiltinSettings
 from ramparts.detection.dns import CacheMiss, DnsSource, resolver_from_settings
 from ramparts.detection.engine import EngineVerdict, TenantContext
-from ramparts.domain.enums import EmailActionPolicy
+from ramparts.domain.enums import AuthResult, EmailActionPolicy
 from ramparts.domain.verdicts import Verdict, most_serious
 from ramparts.mailflow.message import Envelope, ParsedMessage
 
@@ -173,6 +173,7 @@ class BuiltinEngine:
             spam_confidence_level=scl,
             authentication=auth.details() if auth else {},
             policy_family=family,
+            dmarc_policy=auth.dmarc_policy if auth and auth.dmarc == AuthResult.FAIL else "",
             attachment_verdicts=dict(attachments.verdicts),
             override=override,
         )
