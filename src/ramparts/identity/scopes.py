@@ -8,11 +8,21 @@ THREAT_HUNTING_READ: Final = "ThreatHunting.Read.All"
 ANALYZED_MESSAGE_READ: Final = "SecurityAnalyzedMessage.Read.All"
 ANALYZED_MESSAGE_READ_WRITE: Final = "SecurityAnalyzedMessage.ReadWrite.All"
 VERDICT_SUBMIT: Final = "Ices.Verdict.Submit"
+QUARANTINE_READ_WRITE: Final = "Ramparts.Quarantine.ReadWrite"
+"""Search, preview, release, delete and report quarantined mail of the app's tenant (Defender has no Graph
+API for the quarantine; this is ramparts' own)."""
 ADMIN: Final = "Ramparts.Admin"
 """The admin API behind the portal and the command line; never given to vendor apps."""
 
 ALL_SCOPES: Final = frozenset(
-    {THREAT_HUNTING_READ, ANALYZED_MESSAGE_READ, ANALYZED_MESSAGE_READ_WRITE, VERDICT_SUBMIT, ADMIN}
+    {
+        THREAT_HUNTING_READ,
+        ANALYZED_MESSAGE_READ,
+        ANALYZED_MESSAGE_READ_WRITE,
+        VERDICT_SUBMIT,
+        QUARANTINE_READ_WRITE,
+        ADMIN,
+    }
 )
 
 AppKind = Literal["tenant_app", "vendor", "admin"]

@@ -1,0 +1,109 @@
+"""The quarantine routes: search, details, preview, release, delete, report.
+
+A tenant's app with Ramparts.Quarantine.ReadWrite sees and acts on that tenant's records only; the local
+administrator (Ramparts.Admin) sees every tenant's and may narrow the search with ?tenant=. Identities
+hold a backslash: send it as %5C.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ramparts import quarantine
+from ramparts.api.auth import require_any_scope, services_of
+from ramparts.errors import Forbidden
+from ramparts.identity.scopes import ADMIN, QUARANTINE_READ_WRITE
+from ramparts.identity.tokens import Principal
+from ramparts.tenants import find_tenant
+
+router = APIRouter(prefix="/api/quarantine", tags=["quarantine"])
+_scoped = require_any_scope(ADMIN, QUARANTINE_READ_WRITE)
+
+
+async def quarantine_caller(request: Request) -> Principal:
+    """The local administrator, or an app bound to one tenant: nothing else may see across tenants."""
+    caller = await _scoped(request)
+    if caller.kind != "admin" and not caller.tenant_id:
+        raise Forbidden("the quarantine is open to a tenant's apps and to the administrator only")
+    return caller
+
+
+Admin = Annotated[Principal, Depends(quarantine_caller)]
+
+
+def _tenant_scope(request: Request, caller: Principal, tenant: str | None) -> str | None:
+    if caller.tenant_id:
+        return caller.tenant_id
+    if not tenant:
+        return None
+    with services_of(request).sessions() as session:
+        return find_tenant(session, tenant).id
+
+
+@router.get("")
+def search(
+    request: Request,
+    caller: Admin,
+    tenant: str | None = None,
+    quarantine_type: Annotated[tuple[str, ...], Query(alias="type")] = (),
+    policy_type: Annotated[tuple[str, ...], Query()] = (),
+    release_status: Annotated[tuple[str, ...], Query()] = (),
+    recipient: str = "",
+    sender: str = "",
+    subject: str = "",
+    message_id: str = "",
+    network_message_id: str = "",
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    reported: bool | None = None,
+    page: int = 1,
+    page_size: int = 100,
+) -> dict[str, Any]:
+    services = services_of(request)
+    query = quarantine.QuarantineQuery(
+        tenant_id=_tenant_scope(request, caller, tenant),
+        quarantine_types=quarantine_type,
+        policy_types=policy_type,
+        release_statuses=release_status,
+        recipient=recipient,
+        sender=sender,
+        subject=subject,
+        message_id=message_id,
+        network_message_id=network_message_id,
+        start=start,
+        end=end,
+        reported=reported,
+        page=page,
+        page_size=page_size,
+    )
+    with services.sessions() as session:
+        found = quarantine.search(session, query, services.clock())
+    return {"value": found, "page": page, "pageSize": page_size}
+
+
+@router.get("/{identity}")
+def details(identity: str, request: Request, caller: Admin) -> dict[str, Any]:
+    return quarantine.details(services_of(request), identity, caller.tenant_id)
+
+
+@router.get("/{identity}/preview")
+def preview(identity: str, request: Request, caller: Admin) -> dict[str, Any]:
+    return quarantine.preview(services_of(request), identity, caller.tenant_id, caller.client_id)
+
+
+@router.post("/{identity}/release")
+def release(identity: str, request: Request, caller: Admin) -> dict[str, Any]:
+    return quarantine.release(services_of(request), identity, caller.tenant_id, caller.client_id)
+
+
+@router.post("/{identity}/delete", status_code=204)
+def delete(identity: str, request: Request, caller: Admin) -> None:
+    quarantine.delete(services_of(request), identity, caller.tenant_id, caller.client_id)
+
+
+@router.post("/{identity}/report")
+def report(identity: str, request: Request, caller: Admin) -> dict[str, Any]:
+    return quarantine.report(services_of(request), identity, caller.tenant_id, caller.client_id)

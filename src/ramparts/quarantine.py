@@ -1,0 +1,249 @@
+"""The quarantine as administrators work it: search, details, a safe preview, release, delete and report.
+
+Each record is one recipient's quarantined copy, named by Defender's `GUID1\\GUID2` identity, with the
+properties Get-QuarantineMessage shows. Release and delete go through the same remediation path as
+Graph's remediate (delivery.zap.remediate_copy), so the mailbox, the EmailPostDeliveryEvents row, the
+Latest* columns and the audit log all follow. Expired and deleted records are gone from every view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import nh3
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from ramparts.errors import InvalidInput, NotFound
+from ramparts.identity.audit import record
+from ramparts.mailflow.parse import parse_message
+from ramparts.services import Services
+from ramparts.store.models import MessageRecord, QuarantineRecord
+
+QUARANTINE_TYPES = ("Bulk", "FileTypeBlock", "HighConfPhish", "Malware", "Phish", "Spam", "TransportRule")
+POLICY_TYPES = (
+    "AntiMalwarePolicy",
+    "AntiPhishPolicy",
+    "ExchangeTransportRule",
+    "HostedContentFilterPolicy",
+    "SafeAttachmentPolicy",
+)
+RELEASE_STATUSES = ("NotReleased", "Released")
+DEFAULT_DAYS = 16
+"""Get-QuarantineMessage looks back 16 days unless told otherwise (and never more than 30)."""
+MAX_PAGE_SIZE = 1000
+
+PREVIEW_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "center", "code", "dd", "div", "dl", "dt", "em",
+        "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "q", "s", "small",
+        "span", "strike", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    }
+)  # fmt: skip
+"""What a preview keeps of the HTML: text structure only. Images, styles, forms, frames, scripts and every
+attribute (href, src, style, on*) are dropped, so nothing in a preview can load, run or be clicked."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineQuery:
+    """Get-QuarantineMessage's filters; an empty tuple or string filters nothing."""
+
+    tenant_id: str | None = None
+    quarantine_types: tuple[str, ...] = ()
+    policy_types: tuple[str, ...] = ()
+    release_statuses: tuple[str, ...] = ()
+    recipient: str = ""
+    sender: str = ""
+    subject: str = ""
+    """Case-insensitive substring of the subject."""
+    message_id: str = ""
+    """Internet Message-ID, with or without angle brackets."""
+    network_message_id: str = ""
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    reported: bool | None = None
+    page: int = 1
+    page_size: int = 100
+
+    def checked(self) -> QuarantineQuery:
+        _check_all("quarantine_types", self.quarantine_types, QUARANTINE_TYPES)
+        _check_all("policy_types", self.policy_types, POLICY_TYPES)
+        _check_all("release_statuses", self.release_statuses, RELEASE_STATUSES)
+        if not 1 <= self.page <= 1000:
+            raise InvalidInput("page must be from 1 to 1000", field="page")
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"page_size must be from 1 to {MAX_PAGE_SIZE}", field="page_size")
+        if self.start and self.end and self.start > self.end:
+            raise InvalidInput("start is after end", field="start")
+        return self
+
+
+def _check_all(field: str, given: Sequence[str], allowed: Sequence[str]) -> None:
+    unknown = [value for value in given if value not in allowed]
+    if unknown:
+        raise InvalidInput(f"unknown {field} {', '.join(unknown)}; expected any of {', '.join(allowed)}", field=field)
+
+
+def _live(now: dt.datetime) -> Select[QuarantineRecord, MessageRecord]:
+    return (
+        select(QuarantineRecord, MessageRecord)
+        .join(MessageRecord, MessageRecord.network_message_id == QuarantineRecord.network_message_id)
+        .where(QuarantineRecord.deleted.is_(False), QuarantineRecord.expires_at > _aware(now))
+    )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """A time without a zone is taken as UTC (the control plane's columns want aware datetimes)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def search(session: Session, query: QuarantineQuery, now: dt.datetime) -> list[dict[str, Any]]:
+    """One page of live records, newest first."""
+    query = query.checked()
+    start = query.start or now - dt.timedelta(days=DEFAULT_DAYS)
+    statement = _live(now).where(QuarantineRecord.received_at >= _aware(start))
+    if query.end is not None:
+        statement = statement.where(QuarantineRecord.received_at <= _aware(query.end))
+    if query.tenant_id:
+        statement = statement.where(QuarantineRecord.tenant_id == query.tenant_id)
+    if query.quarantine_types:
+        statement = statement.where(QuarantineRecord.quarantine_type.in_(query.quarantine_types))
+    if query.policy_types:
+        statement = statement.where(QuarantineRecord.policy_type.in_(query.policy_types))
+    if query.release_statuses:
+        statement = statement.where(QuarantineRecord.release_status.in_(query.release_statuses))
+    if query.recipient:
+        statement = statement.where(QuarantineRecord.recipient == query.recipient.lower())
+    if query.sender:
+        statement = statement.where(func.lower(MessageRecord.from_address) == query.sender.lower())
+    if query.subject:
+        statement = statement.where(func.lower(MessageRecord.subject).contains(query.subject.lower(), autoescape=True))
+    if query.message_id:
+        wanted = query.message_id.strip().strip("<>")
+        statement = statement.where(MessageRecord.internet_message_id.in_((wanted, f"<{wanted}>")))
+    if query.network_message_id:
+        statement = statement.where(QuarantineRecord.network_message_id == query.network_message_id)
+    if query.reported is not None:
+        statement = statement.where(QuarantineRecord.reported.is_(query.reported))
+    statement = (
+        statement.order_by(QuarantineRecord.received_at.desc(), QuarantineRecord.id)
+        .offset((query.page - 1) * query.page_size)
+        .limit(query.page_size)
+    )
+    return [describe(held, message) for held, message in session.execute(statement)]
+
+
+def describe(held: QuarantineRecord, message: MessageRecord) -> dict[str, Any]:
+    """Get-QuarantineMessage's properties of one record."""
+    return {
+        "Identity": held.id,
+        "Organization": held.tenant_id,
+        "ReceivedTime": _iso(held.received_at),
+        "MessageId": message.internet_message_id,
+        "NetworkMessageId": held.network_message_id,
+        "SenderAddress": message.from_address or message.mail_from,
+        "RecipientAddress": held.recipient,
+        "Subject": message.subject,
+        "Size": message.size,
+        "Type": held.quarantine_type,
+        "PolicyType": held.policy_type,
+        "PolicyName": held.policy_name,
+        "TagName": held.tag_name,
+        "QuarantinedTime": _iso(held.quarantined_at),
+        "Expires": _iso(held.expires_at),
+        "ReleaseStatus": held.release_status,
+        "Released": held.release_status == "Released",
+        "ReleasedBy": held.released_by,
+        "ReleasedTime": _iso(held.released_at) if held.released_at else None,
+        "Reported": held.reported,
+        "Direction": "Inbound",
+    }
+
+
+def _iso(value: dt.datetime) -> str:
+    return _aware(value).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def find(
+    session: Session, identity: str, tenant_id: str | None, now: dt.datetime
+) -> tuple[QuarantineRecord, MessageRecord]:
+    """A live record, confined to one tenant when tenant_id is given (another tenant's record is not found)."""
+    row = session.execute(_live(now).where(QuarantineRecord.id == identity)).first()
+    if row is None or (tenant_id and row[0].tenant_id != tenant_id):
+        raise NotFound(f"no quarantined message {identity!r}")
+    return row
+
+
+def details(services: Services, identity: str, tenant_id: str | None) -> dict[str, Any]:
+    with services.sessions() as session:
+        return describe(*find(session, identity, tenant_id, services.clock()))
+
+
+def preview(services: Services, identity: str, tenant_id: str | None, actor: str) -> dict[str, Any]:
+    """Headers, text and defused HTML of a quarantined message (audited, as Preview-QuarantineMessage is).
+
+    The HTML keeps only text structure (PREVIEW_TAGS, no attributes): no link can be followed, no image or
+    style fetched, no script run, whatever the message holds. URLs and attachments are listed as text."""
+    with services.sessions.begin() as session:
+        held, message = find(session, identity, tenant_id, services.clock())
+        raw = services.blobs.get(message.blob_sha256)
+        record(session, actor=actor, action="quarantine.preview", target=identity, tenant_id=held.tenant_id)
+        described = describe(held, message)
+    parsed = parse_message(raw)
+    html = nh3.clean(parsed.html_body, tags=set(PREVIEW_TAGS), attributes={}, url_schemes=set(), link_rel=None)
+    text = parsed.text_body or nh3.clean(parsed.html_body, tags=set())
+    return {
+        **described,
+        "Headers": [{"name": name, "value": value} for name, value in parsed.headers],
+        "Text": text,
+        "Html": html,
+        "Urls": [{"url": u.url, "domain": u.domain, "location": u.location} for u in parsed.urls],
+        "Attachments": [
+            {"fileName": a.file_name, "fileType": a.file_type, "size": a.size, "sha256": a.sha256}
+            for a in parsed.attachments
+        ],
+        "Defects": list(parsed.defects),
+    }
+
+
+def release(services: Services, identity: str, tenant_id: str | None, actor: str) -> dict[str, Any]:
+    """Deliver the recipient's copy to the Inbox (Release-QuarantineMessage -User); never twice."""
+    from ramparts.delivery.zap import remediate_copy
+
+    with services.sessions() as session:
+        held, _ = find(session, identity, tenant_id, services.clock())
+        if held.release_status == "Released":
+            raise InvalidInput(f"already released to {held.recipient} by {held.released_by or 'an admin'}")
+        nmid, recipient, owner = held.network_message_id, held.recipient, held.tenant_id
+    outcome = remediate_copy(
+        services, network_message_id=nmid, recipient=recipient, action="moveToInbox", actor=actor, tenant_id=owner
+    )
+    if outcome.action_result != "Success":
+        raise InvalidInput(f"the release of {identity!r} did not succeed: {outcome.action_result}")
+    return details(services, identity, tenant_id)
+
+
+def delete(services: Services, identity: str, tenant_id: str | None, actor: str) -> None:
+    """Delete the recipient's quarantined copy for good (Delete-QuarantineMessage)."""
+    from ramparts.delivery.zap import remediate_copy
+
+    with services.sessions() as session:
+        held, _ = find(session, identity, tenant_id, services.clock())
+        nmid, recipient, owner = held.network_message_id, held.recipient, held.tenant_id
+    outcome = remediate_copy(
+        services, network_message_id=nmid, recipient=recipient, action="hardDelete", actor=actor, tenant_id=owner
+    )
+    if outcome.action_result != "Success":
+        raise InvalidInput(f"the deletion of {identity!r} did not succeed: {outcome.action_result}")
+
+
+def report(services: Services, identity: str, tenant_id: str | None, actor: str) -> dict[str, Any]:
+    """Mark the message as reported clean (a false positive), for the detection reports."""
+    with services.sessions.begin() as session:
+        held, message = find(session, identity, tenant_id, services.clock())
+        held.reported = True
+        record(session, actor=actor, action="quarantine.report", target=identity, tenant_id=held.tenant_id)
+        return describe(held, message)
