@@ -21,6 +21,7 @@ from ramparts.config import Settings, load_settings
 from ramparts.errors import RampartsError
 from ramparts.hunt_command import hunt_command
 from ramparts.identity.commands import app_commands
+from ramparts.quarantine_commands import quarantine_app
 from ramparts.vendors.commands import vendor_app
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ tenant_app = typer.Typer(help="Tenants, their accepted domains and mailboxes.", 
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(app_commands, name="app")
 app.add_typer(vendor_app, name="vendor")
+app.add_typer(quarantine_app, name="quarantine")
 app.command("hunt")(hunt_command)
 console = Console()
 err = Console(stderr=True)

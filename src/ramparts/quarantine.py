@@ -227,12 +227,17 @@ def release(services: Services, identity: str, tenant_id: str | None, actor: str
 
 
 def delete(services: Services, identity: str, tenant_id: str | None, actor: str) -> None:
-    """Delete the recipient's quarantined copy for good (Delete-QuarantineMessage)."""
+    """Delete the recipient's quarantined copy for good (Delete-QuarantineMessage). A released record only
+    leaves the quarantine: the copy already in the recipient's mailbox is theirs and stays."""
     from ramparts.delivery.zap import remediate_copy
 
-    with services.sessions() as session:
+    with services.sessions.begin() as session:
         held, _ = find(session, identity, tenant_id, services.clock())
         nmid, recipient, owner = held.network_message_id, held.recipient, held.tenant_id
+        if held.release_status == "Released":
+            held.deleted = True
+            record(session, actor=actor, action="quarantine.delete", target=identity, tenant_id=owner)
+            return
     outcome = remediate_copy(
         services, network_message_id=nmid, recipient=recipient, action="hardDelete", actor=actor, tenant_id=owner
     )

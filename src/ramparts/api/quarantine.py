@@ -34,6 +34,11 @@ async def quarantine_caller(request: Request) -> Principal:
 Admin = Annotated[Principal, Depends(quarantine_caller)]
 
 
+def _actor(caller: Principal) -> str:
+    """Who the audit log and ReleasedBy name: the local administrator, or the tenant's app by its client id."""
+    return "admin" if caller.kind == "admin" else caller.client_id
+
+
 def _tenant_scope(request: Request, caller: Principal, tenant: str | None) -> str | None:
     if caller.tenant_id:
         return caller.tenant_id
@@ -91,19 +96,19 @@ def details(identity: str, request: Request, caller: Admin) -> dict[str, Any]:
 
 @router.get("/{identity}/preview")
 def preview(identity: str, request: Request, caller: Admin) -> dict[str, Any]:
-    return quarantine.preview(services_of(request), identity, caller.tenant_id, caller.client_id)
+    return quarantine.preview(services_of(request), identity, caller.tenant_id, _actor(caller))
 
 
 @router.post("/{identity}/release")
 def release(identity: str, request: Request, caller: Admin) -> dict[str, Any]:
-    return quarantine.release(services_of(request), identity, caller.tenant_id, caller.client_id)
+    return quarantine.release(services_of(request), identity, caller.tenant_id, _actor(caller))
 
 
 @router.post("/{identity}/delete", status_code=204)
 def delete(identity: str, request: Request, caller: Admin) -> None:
-    quarantine.delete(services_of(request), identity, caller.tenant_id, caller.client_id)
+    quarantine.delete(services_of(request), identity, caller.tenant_id, _actor(caller))
 
 
 @router.post("/{identity}/report")
 def report(identity: str, request: Request, caller: Admin) -> dict[str, Any]:
-    return quarantine.report(services_of(request), identity, caller.tenant_id, caller.client_id)
+    return quarantine.report(services_of(request), identity, caller.tenant_id, _actor(caller))
