@@ -20,7 +20,7 @@ from ramparts.errors import InvalidInput, NotFound
 from ramparts.mailflow.message import Envelope
 from ramparts.quarantine import QuarantineQuery
 from ramparts.store.models import AuditEntry
-from tests.vendors.support import World, make_world
+from tests.vendors.support import World, make_world, submission
 
 ALICE, BOB, CAROL = "alice@contoso.example", "bob@contoso.example", "carol@contoso.example"
 FABRIKAM_ALICE = "alice@fabrikam.example"
@@ -203,3 +203,32 @@ def test_preview_shows_text_and_defused_html_and_is_audited(world: World) -> Non
     with world.services.sessions() as session:
         audited = session.scalars(select(AuditEntry).where(AuditEntry.target == identity)).all()
     assert [(a.action, a.actor) for a in audited] == [("quarantine.preview", "admin@contoso")]
+
+
+def test_records_name_every_engine_and_vendor_that_judged_and_can_be_searched_by_them(world: World) -> None:
+    nmid = world.deliver("Verify your password", ALICE, BOB, verdict=Verdict.PHISH)
+    world.deliver("Invoice attached", CAROL, verdict=Verdict.MALWARE)
+    world.add_vendor("Acme Mail Security", "contoso")
+    details = {"threatNames": ["Acme.CredPhish.Kit7"]}
+    vendor_verdict = submission(nmid, "Phishing", "acme-1", recipient=ALICE, threatDetails=details)
+    answer = world.call("POST", "/ices/v1/verdicts:batch", world.token("Acme Mail Security"),
+                        json={"verdicts": [vendor_verdict]})  # fmt: skip
+    assert answer.status_code == 202, answer.text
+    world.settle()
+
+    by_vendor = held(world, engine="acme mail security")
+    assert [r["RecipientAddress"] for r in by_vendor] == [ALICE]  # the vendor named Alice's copy only
+    assert {r["RecipientAddress"] for r in held(world, engine="builtin")} == {ALICE, BOB, CAROL}
+    assert [r["RecipientAddress"] for r in held(world, threat="credphish")] == [ALICE]
+    assert held(world, engine="rspamd") == []
+    assert held(world, threat="100%") == []
+
+    shown = quarantine.details(world.services, identity_of(world, ALICE, "Verify"), None)
+    verdicts = {v["source"]: v for v in shown["Verdicts"]}
+    assert {(name, v["sourceKind"], v["verdict"]) for name, v in verdicts.items()} == {
+        ("builtin", "engine", "Phishing"),
+        ("Acme Mail Security", "vendor", "Phishing"),
+    }
+    assert verdicts["Acme Mail Security"]["threatNames"] == ["Acme.CredPhish.Kit7"]
+    bob = quarantine.details(world.services, identity_of(world, BOB, "Verify"), None)
+    assert [v["source"] for v in bob["Verdicts"]] == ["builtin"]

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import nh3
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from ramparts.domain.verdicts import Verdict
 from ramparts.errors import InvalidInput, NotFound
 from ramparts.identity.audit import record
 from ramparts.mailflow.parse import parse_message
 from ramparts.services import Services
-from ramparts.store.models import MessageRecord, QuarantineRecord
+from ramparts.store.models import MessageRecord, QuarantineRecord, VerdictRecord
+from ramparts.vendors.models import Vendor
 
 QUARANTINE_TYPES = ("Bulk", "FileTypeBlock", "HighConfPhish", "Malware", "Phish", "Spam", "TransportRule")
 POLICY_TYPES = (
@@ -65,6 +67,10 @@ class QuarantineQuery:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     reported: bool | None = None
+    engine: str = ""
+    """Only messages this engine or vendor (its name, any case) judged worse than Clean."""
+    threat: str = ""
+    """Only messages one of whose verdicts names this threat or rule (e.g. an rspamd symbol), any case."""
     page: int = 1
     page_size: int = 100
 
@@ -128,12 +134,56 @@ def search(session: Session, query: QuarantineQuery, now: dt.datetime) -> list[d
         statement = statement.where(QuarantineRecord.network_message_id == query.network_message_id)
     if query.reported is not None:
         statement = statement.where(QuarantineRecord.reported.is_(query.reported))
+    if query.engine or query.threat:
+        statement = statement.where(_judged_by(query.engine, query.threat))
     statement = (
         statement.order_by(QuarantineRecord.received_at.desc(), QuarantineRecord.id)
         .offset((query.page - 1) * query.page_size)
         .limit(query.page_size)
     )
     return [describe(held, message) for held, message in session.execute(statement)]
+
+
+def _judged_by(engine: str, threat: str) -> ColumnElement[bool]:
+    """A verdict on this copy (or on every recipient of its message) that is not Clean, from `engine` (an
+    engine's name, a vendor's name or id) and naming `threat` when given."""
+    conditions = [
+        VerdictRecord.network_message_id == QuarantineRecord.network_message_id,
+        VerdictRecord.recipient.in_(("", QuarantineRecord.recipient)),
+        VerdictRecord.verdict != Verdict.CLEAN.value,
+    ]
+    if engine:
+        vendor_ids = select(Vendor.id).where(func.lower(Vendor.name) == engine.lower())
+        conditions.append(or_(func.lower(VerdictRecord.source) == engine.lower(), VerdictRecord.source.in_(vendor_ids)))
+    if threat:
+        names = func.lower(cast(VerdictRecord.threat_names, String))
+        conditions.append(names.contains(threat.lower(), autoescape=True))
+    return exists().where(*conditions)
+
+
+def verdicts_of(session: Session, held: QuarantineRecord) -> list[dict[str, Any]]:
+    """Every verdict on the copy, oldest first: which engines and vendors caught it, and how surely."""
+    found = session.scalars(
+        select(VerdictRecord)
+        .where(
+            VerdictRecord.network_message_id == held.network_message_id,
+            VerdictRecord.recipient.in_(("", held.recipient)),
+        )
+        .order_by(VerdictRecord.received_at, VerdictRecord.source)
+    )
+    return [
+        {
+            "source": str(v.details.get("vendor", v.source)) if v.source_kind == "vendor" else v.source,
+            "sourceId": v.source,
+            "sourceKind": v.source_kind,
+            "verdict": v.verdict,
+            "confidence": v.confidence,
+            "threatNames": list(v.threat_names),
+            "explanation": v.explanation,
+            "receivedTime": _iso(v.received_at),
+        }
+        for v in found
+    ]
 
 
 def describe(held: QuarantineRecord, message: MessageRecord) -> dict[str, Any]:
@@ -178,8 +228,10 @@ def find(
 
 
 def details(services: Services, identity: str, tenant_id: str | None) -> dict[str, Any]:
+    """The record with every verdict on it (engines and vendors)."""
     with services.sessions() as session:
-        return describe(*find(session, identity, tenant_id, services.clock()))
+        held, message = find(session, identity, tenant_id, services.clock())
+        return {**describe(held, message), "Verdicts": verdicts_of(session, held)}
 
 
 def preview(services: Services, identity: str, tenant_id: str | None, actor: str) -> dict[str, Any]:
@@ -191,7 +243,7 @@ def preview(services: Services, identity: str, tenant_id: str | None, actor: str
         held, message = find(session, identity, tenant_id, services.clock())
         raw = services.blobs.get(message.blob_sha256)
         record(session, actor=actor, action="quarantine.preview", target=identity, tenant_id=held.tenant_id)
-        described = describe(held, message)
+        described = {**describe(held, message), "Verdicts": verdicts_of(session, held)}
     parsed = parse_message(raw)
     html = nh3.clean(parsed.html_body, tags=set(PREVIEW_TAGS), attributes={}, url_schemes=set(), link_rel=None)
     text = parsed.text_body or nh3.clean(parsed.html_body, tags=set())

@@ -83,6 +83,8 @@ def quarantine_list(
     recipient: Annotated[str, typer.Option("--recipient")] = "",
     sender: Annotated[str, typer.Option("--sender")] = "",
     subject: Annotated[str, typer.Option("--subject", help="Part of the subject, any case.")] = "",
+    engine: Annotated[str, typer.Option("--engine", help="Caught by this engine or vendor (name).")] = "",
+    threat: Annotated[str, typer.Option("--threat", help="A verdict names this threat or rule (part).")] = "",
     start: Annotated[str | None, typer.Option("--start", help="Since (ISO 8601); default 16 days ago.")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Received on or before (ISO 8601).")] = None,
     page: Annotated[int, typer.Option("--page")] = 1,
@@ -101,6 +103,8 @@ def quarantine_list(
             "recipient": recipient,
             "sender": sender,
             "subject": subject,
+            "engine": engine,
+            "threat": threat,
             "start": since.isoformat() if since else None,
             "end": until.isoformat() if until else None,
             "page": page,
@@ -117,6 +121,8 @@ def quarantine_list(
                 recipient=recipient,
                 sender=sender,
                 subject=subject,
+                engine=engine,
+                threat=threat,
                 start=since,
                 end=until,
                 page=page,
@@ -166,13 +172,25 @@ _SHOWN = (
 def _print_record(record: dict[str, Any]) -> None:
     for key in _SHOWN:
         console.print(f"[bold]{key}[/bold]: {record.get(key)}", highlight=False, markup=True, soft_wrap=True)
+    for verdict in record.get("Verdicts", []):
+        names = ", ".join(verdict["threatNames"])
+        console.print(
+            f"verdict: {verdict['verdict']} from {verdict['source']} ({verdict['sourceKind']},"
+            f" confidence {verdict['confidence']:g}){': ' + names if names else ''}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @quarantine_app.command("show")
 def quarantine_show(identity: Identity, data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = False) -> None:
     """One record's properties."""
     record = _one(load_settings(data_dir), "details", identity)
-    emit_json(record) if as_json else _print_record(record)
+    if as_json:
+        emit_json(record)
+    else:
+        _print_record(record)
 
 
 @quarantine_app.command("preview")

@@ -64,6 +64,8 @@ def search(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     reported: bool | None = None,
+    engine: str = "",
+    threat: str = "",
     page: int = 1,
     page_size: int = 100,
 ) -> dict[str, Any]:
@@ -81,6 +83,8 @@ def search(
         start=start,
         end=end,
         reported=reported,
+        engine=engine,
+        threat=threat,
         page=page,
         page_size=page_size,
     )
