@@ -22,6 +22,7 @@ from ramparts.errors import RampartsError
 from ramparts.hunt_command import hunt_command
 from ramparts.identity.commands import app_commands
 from ramparts.quarantine_commands import quarantine_app
+from ramparts.risk_commands import risk_app
 from ramparts.vendors.commands import vendor_app
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(app_commands, name="app")
 app.add_typer(vendor_app, name="vendor")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(risk_app, name="risk")
 app.command("hunt")(hunt_command)
 console = Console()
 err = Console(stderr=True)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ramparts.errors import AuthError, InvalidInput, NotFound
 from ramparts.identity.audit import record
 from ramparts.identity.models import AppRegistration
-from ramparts.identity.scopes import ADMIN, ALL_SCOPES, APP_KINDS, QUARANTINE_READ_WRITE, AppKind
+from ramparts.identity.scopes import ADMIN, ALL_SCOPES, APP_KINDS, TENANT_APP_ONLY, AppKind
 from ramparts.store.base import utcnow
 
 ROTATION_GRACE = dt.timedelta(hours=24)
@@ -44,8 +44,9 @@ def _check_scopes(kind: str, scopes: Iterable[str]) -> list[str]:
         raise InvalidInput(f"unknown scope {unknown[0]!r}; known: {', '.join(sorted(ALL_SCOPES))}", field="scopes")
     if ADMIN in cleaned and kind != "admin":
         raise InvalidInput(f"only admin apps may hold {ADMIN}", field="scopes")
-    if QUARANTINE_READ_WRITE in cleaned and kind != "tenant_app":
-        raise InvalidInput(f"only a tenant's apps may hold {QUARANTINE_READ_WRITE}", field="scopes")
+    tenant_only = sorted(TENANT_APP_ONLY.intersection(cleaned))
+    if tenant_only and kind != "tenant_app":
+        raise InvalidInput(f"only a tenant's apps may hold {tenant_only[0]}", field="scopes")
     return cleaned
 
 

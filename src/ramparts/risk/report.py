@@ -1,0 +1,87 @@
+"""The most attacked people of a tenant, from its hunting tables (one KQL query, so any telemetry engine
+that runs KQL serves it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ramparts.hunting_service import run_on_store
+from ramparts.risk.attack_factor import Attack, AttackScore, score
+from ramparts.telemetry.store import TelemetryStore
+
+LOOKBACK = dt.timedelta(days=60)
+"""Past four half-lives an attack weighs under 1/16 of its points."""
+
+ATTACKS_KQL = """
+let Removed = EmailPostDeliveryEvents
+    | where ActionType in ("Phish ZAP", "Malware ZAP", "Third-party remediation") and ActionResult == "Success"
+    | where ThreatTypes has_any ("Phish", "Malware")
+    | project Key = strcat(NetworkMessageId, "|", tolower(RecipientEmailAddress));
+EmailEvents
+| where EmailDirection == "Inbound"
+| extend Key = strcat(NetworkMessageId, "|", tolower(RecipientEmailAddress))
+| extend Exposed = DeliveryAction == "Delivered" and Key in (Removed)
+| where ThreatTypes has_any ("Phish", "Malware") or Exposed
+| extend Family = case(
+    DetectionMethods contains "Impersonation" or DetectionMethods contains "Spoof intra-org", "impersonation",
+    ThreatTypes has "Malware", "malware",
+    "phish")
+| summarize Attacks = count() by Person = tolower(RecipientEmailAddress), Family, Day = bin(Timestamp, 1d), Exposed
+"""
+
+
+def attacks_of(store: TelemetryStore, tenant_id: str, now: dt.datetime, time_budget_s: float) -> list[Attack]:
+    result = run_on_store(
+        store,
+        ATTACKS_KQL,
+        now=now,
+        tenant_id=tenant_id,
+        timespan=(now - LOOKBACK, now),
+        row_cap=1_000_000,
+        time_budget_s=time_budget_s,
+    )
+    return [
+        Attack(
+            person=str(row["Person"]),
+            family=str(row["Family"]),
+            day=_aware(row["Day"]),
+            count=int(row["Attacks"]),
+            exposed=bool(row["Exposed"]),
+        )
+        for row in result.rows
+    ]
+
+
+def _aware(value: object) -> dt.datetime:
+    """Hunting results give datetimes as ISO 8601 text ending in Z."""
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def most_attacked(
+    store: TelemetryStore, tenant_id: str, now: dt.datetime, *, top: int = 50, time_budget_s: float = 30.0
+) -> dict[str, Any]:
+    """The tenant's people by attack index, with the reference and the very-attacked threshold."""
+    scores = score(attacks_of(store, tenant_id, now, time_budget_s), now)
+    return {
+        "tenantId": tenant_id,
+        "computedAt": now.isoformat().replace("+00:00", "Z"),
+        "reference": scores.reference,
+        "veryAttackedThreshold": scores.vap_threshold,
+        "people": [_person(p) for p in scores.people[:top]],
+        "peopleAttacked": len(scores.people),
+    }
+
+
+def _person(person: AttackScore) -> dict[str, Any]:
+    return {
+        "person": person.person,
+        "attackFactor": person.attack_factor,
+        "attackIndex": person.attack_index,
+        "veryAttacked": person.very_attacked,
+        "byFamily": person.by_family,
+        "threats": person.threats,
+        "exposed": person.exposed,
+        "lastAttack": person.last_attack.date().isoformat() if person.last_attack else None,
+    }
