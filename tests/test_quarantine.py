@@ -4,6 +4,7 @@ verdict the test picked for a subject): the rules that put a message in quaranti
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -19,7 +20,7 @@ from ramparts.domain.verdicts import Verdict
 from ramparts.errors import InvalidInput, NotFound
 from ramparts.mailflow.message import Envelope
 from ramparts.quarantine import QuarantineQuery
-from ramparts.store.models import AuditEntry
+from ramparts.store.models import AuditEntry, MessageRecord
 from tests.vendors.support import World, make_world, submission
 
 ALICE, BOB, CAROL = "alice@contoso.example", "bob@contoso.example", "carol@contoso.example"
@@ -232,3 +233,39 @@ def test_records_name_every_engine_and_vendor_that_judged_and_can_be_searched_by
     assert verdicts["Acme Mail Security"]["threatNames"] == ["Acme.CredPhish.Kit7"]
     bob = quarantine.details(world.services, identity_of(world, BOB, "Verify"), None)
     assert [v["source"] for v in bob["Verdicts"]] == ["builtin"]
+
+
+def test_two_releases_at_once_deliver_one_copy(world: World) -> None:
+    world.deliver("Verify your password", ALICE, verdict=Verdict.PHISH)
+    identity = identity_of(world, ALICE, "Verify")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def release() -> None:
+        start.wait()
+        try:
+            quarantine.release(world.services, identity, None, f"admin-{threading.get_ident()}")
+            outcomes.append("released")
+        except InvalidInput as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=release) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes)[-1] == "released" and outcomes.count("released") == 1, outcomes
+    assert len(inbox(world, ALICE)) == 1
+
+
+def test_a_failed_release_gives_the_record_back(world: World) -> None:
+    nmid = world.deliver("Verify your password", ALICE, verdict=Verdict.PHISH)
+    identity = identity_of(world, ALICE, "Verify")
+    with world.services.sessions() as session:
+        blob = session.get(MessageRecord, nmid).blob_sha256  # type: ignore[union-attr]
+    for path in world.services.settings.blob_dir.rglob(f"{blob}*"):
+        path.unlink()  # the raw message is gone: delivery cannot happen
+    with pytest.raises(InvalidInput, match="did not succeed"):
+        quarantine.release(world.services, identity, None, "admin@contoso")
+    assert quarantine.details(world.services, identity, None)["ReleaseStatus"] == "NotReleased"
+    assert inbox(world, ALICE) == []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import nh3
-from sqlalchemy import ColumnElement, Select, String, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, cast, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ramparts.domain.verdicts import Verdict
@@ -33,7 +33,7 @@ POLICY_TYPES = (
     "HostedContentFilterPolicy",
     "SafeAttachmentPolicy",
 )
-RELEASE_STATUSES = ("NotReleased", "Released")
+RELEASE_STATUSES = ("NotReleased", "PreparingToRelease", "Released")
 DEFAULT_DAYS = 16
 """Get-QuarantineMessage looks back 16 days unless told otherwise (and never more than 30)."""
 MAX_PAGE_SIZE = 1000
@@ -262,20 +262,50 @@ def preview(services: Services, identity: str, tenant_id: str | None, actor: str
 
 
 def release(services: Services, identity: str, tenant_id: str | None, actor: str) -> dict[str, Any]:
-    """Deliver the recipient's copy to the Inbox (Release-QuarantineMessage -User); never twice."""
+    """Deliver the recipient's copy to the Inbox (Release-QuarantineMessage -User); never twice.
+
+    The record is claimed first (NotReleased -> PreparingToRelease in one conditional UPDATE), so two
+    releases at the same moment, from two admins or two nodes, deliver one copy; a failed release gives
+    the claim back."""
     from ramparts.delivery.zap import remediate_copy
 
-    with services.sessions() as session:
+    with services.sessions.begin() as session:
         held, _ = find(session, identity, tenant_id, services.clock())
-        if held.release_status == "Released":
-            raise InvalidInput(f"already released to {held.recipient} by {held.released_by or 'an admin'}")
         nmid, recipient, owner = held.network_message_id, held.recipient, held.tenant_id
-    outcome = remediate_copy(
-        services, network_message_id=nmid, recipient=recipient, action="moveToInbox", actor=actor, tenant_id=owner
-    )
+        claimed = session.execute(
+            update(QuarantineRecord)
+            .where(QuarantineRecord.id == identity, QuarantineRecord.release_status == "NotReleased")
+            .values(release_status=PREPARING)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            session.refresh(held)
+            if held.release_status == PREPARING:
+                raise InvalidInput(f"{identity!r} is being released to {recipient} right now")
+            raise InvalidInput(f"already released to {recipient} by {held.released_by or 'an admin'}")
+    try:
+        outcome = remediate_copy(
+            services, network_message_id=nmid, recipient=recipient, action="moveToInbox", actor=actor, tenant_id=owner
+        )
+    except BaseException:
+        _unclaim(services, identity)
+        raise
     if outcome.action_result != "Success":
+        _unclaim(services, identity)
         raise InvalidInput(f"the release of {identity!r} did not succeed: {outcome.action_result}")
     return details(services, identity, tenant_id)
+
+
+PREPARING = "PreparingToRelease"
+
+
+def _unclaim(services: Services, identity: str) -> None:
+    with services.sessions.begin() as session:
+        session.execute(
+            update(QuarantineRecord)
+            .where(QuarantineRecord.id == identity, QuarantineRecord.release_status == PREPARING)
+            .values(release_status="NotReleased")
+        )
 
 
 def delete(services: Services, identity: str, tenant_id: str | None, actor: str) -> None:
