@@ -334,3 +334,29 @@ def report(services: Services, identity: str, tenant_id: str | None, actor: str)
         held.reported = True
         record(session, actor=actor, action="quarantine.report", target=identity, tenant_id=held.tenant_id)
         return describe(held, message)
+
+
+BULK_ACTIONS = ("release", "delete", "report")
+MAX_BULK = 100
+
+
+def bulk(
+    services: Services, action: str, identities: Sequence[str], tenant_id: str | None, actor: str
+) -> list[dict[str, str]]:
+    """One action on up to MAX_BULK records, each on its own: a record that is gone or already released is
+    reported as such and the others go on."""
+    if action not in BULK_ACTIONS:
+        raise InvalidInput(f"unknown action {action!r}; expected one of {', '.join(BULK_ACTIONS)}", field="action")
+    if not 1 <= len(identities) <= MAX_BULK:
+        raise InvalidInput(f"name 1 to {MAX_BULK} records", field="identities")
+    act = {"release": release, "delete": delete, "report": report}[action]
+    results = []
+    for identity in dict.fromkeys(identities):
+        try:
+            act(services, identity, tenant_id, actor)
+            results.append({"identity": identity, "result": "Success", "message": ""})
+        except NotFound as exc:
+            results.append({"identity": identity, "result": "NotFound", "message": str(exc)})
+        except InvalidInput as exc:
+            results.append({"identity": identity, "result": "NotActionable", "message": str(exc)})
+    return results

@@ -24,6 +24,7 @@ from ramparts.services import Services, open_services
 
 quarantine_app = typer.Typer(help="Quarantined mail: search, preview, release, delete, report.", no_args_is_help=True)
 console = Console()
+err = Console(stderr=True)
 T = TypeVar("T")
 
 Identity = Annotated[str, typer.Argument(help="The record's identity (GUID\\GUID), as `list` shows it.")]
@@ -217,33 +218,56 @@ def quarantine_preview(
         )
 
 
+Identities = Annotated[list[str], typer.Argument(help="Record identities (GUID\\GUID), up to 100.")]
+_DONE = {"release": "released", "delete": "deleted", "report": "reported as clean"}
+
+
+def _act_on(data_dir: Path, action: str, identities: list[str], as_json: bool) -> None:
+    """release, delete or report each record on its own; exit 2 when any of them could not be."""
+    settings = load_settings(data_dir)
+    if running_server(settings.data_dir):
+        from ramparts.local_client import LocalClient
+
+        server = running_server(settings.data_dir)
+        assert server is not None
+        client = LocalClient(settings.data_dir, server.http)
+        try:
+            results = client.post(f"/api/quarantine/bulk/{action}", {"identities": identities})["value"]
+        finally:
+            client.close()
+    else:
+        results = _here(settings, lambda services: quarantine.bulk(services, action, identities, None, ACTOR))
+    if as_json:
+        emit_json(results)
+    failed = [r for r in results if r["result"] != "Success"]
+    for result in results:
+        if result["result"] == "Success" and not as_json:
+            console.print(f"{_DONE[action]} {result['identity']}", highlight=False, soft_wrap=True)
+    for result in failed:
+        err.print(f"error: {result['identity']}: {result['message']}", highlight=False, markup=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(2)
+
+
 @quarantine_app.command("release")
 def quarantine_release(
-    identity: Identity, data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = False
+    identities: Identities, data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = False
 ) -> None:
-    """Deliver the recipient's copy to the Inbox (once)."""
-    record = _one(load_settings(data_dir), "release", identity)
-    if as_json:
-        emit_json(record)
-    else:
-        console.print(f"released to {record['RecipientAddress']}", highlight=False)
+    """Deliver each recipient's copy to the Inbox (once)."""
+    _act_on(data_dir, "release", identities, as_json)
 
 
 @quarantine_app.command("delete")
-def quarantine_delete(identity: Identity, data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = False) -> None:
-    """Delete the recipient's quarantined copy for good."""
-    _one(load_settings(data_dir), "delete", identity)
-    if as_json:
-        emit_json({"identity": identity, "deleted": True})
-    else:
-        console.print(f"deleted {identity}", highlight=False)
+def quarantine_delete(
+    identities: Identities, data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = False
+) -> None:
+    """Delete quarantined copies for good (a released record only leaves the quarantine)."""
+    _act_on(data_dir, "delete", identities, as_json)
 
 
 @quarantine_app.command("report")
-def quarantine_report(identity: Identity, data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = False) -> None:
-    """Report the message as clean (a false positive)."""
-    record = _one(load_settings(data_dir), "report", identity)
-    if as_json:
-        emit_json(record)
-    else:
-        console.print(f"reported {identity} as clean", highlight=False)
+def quarantine_report(
+    identities: Identities, data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = False
+) -> None:
+    """Report messages as clean (false positives)."""
+    _act_on(data_dir, "report", identities, as_json)

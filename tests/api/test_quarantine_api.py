@@ -109,3 +109,28 @@ def test_only_a_tenants_app_may_hold_the_quarantine_scope(world: World, kind: st
         add_app(
             world.services, scopes=[QUARANTINE_READ_WRITE], kind=kind, vendor_id="v-1" if kind == "vendor" else None
         )  # type: ignore[arg-type]
+
+
+def test_bulk_actions_report_each_record_on_its_own(world: World) -> None:
+    world.deliver("Second phish", ALICE, verdict=Verdict.PHISH)
+    contoso = token(world, [QUARANTINE_READ_WRITE], "contoso")
+    fabrikam = token(world, [QUARANTINE_READ_WRITE], "fabrikam")
+    ours = [r["Identity"] for r in world.call("GET", "/api/quarantine", contoso).json()["value"]]
+    theirs = world.call("GET", "/api/quarantine", fabrikam).json()["value"][0]["Identity"]
+    assert len(ours) == 3
+    asked = [*ours[:2], "nope\\nope", theirs]
+    answer = world.call("POST", "/api/quarantine/bulk/release", contoso, json={"identities": asked})
+    assert answer.status_code == 200, answer.text
+    assert [(r["identity"], r["result"]) for r in answer.json()["value"]] == [
+        (ours[0], "Success"),
+        (ours[1], "Success"),
+        ("nope\\nope", "NotFound"),
+        (theirs, "NotFound"),
+    ]
+    again = world.call("POST", "/api/quarantine/bulk/release", contoso, json={"identities": ours})
+    assert [r["result"] for r in again.json()["value"]] == ["NotActionable", "NotActionable", "Success"]
+    assert "already released" in again.json()["value"][0]["message"]
+    too_many = world.call("POST", "/api/quarantine/bulk/delete", contoso, json={"identities": ["x"] * 101})
+    assert too_many.status_code == 400
+    unknown = world.call("POST", "/api/quarantine/bulk/explode", contoso, json={"identities": ours[:1]})
+    assert unknown.status_code == 400 and "unknown action" in unknown.text

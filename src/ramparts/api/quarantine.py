@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from ramparts import quarantine
 from ramparts.api.auth import require_any_scope, services_of
@@ -91,6 +92,20 @@ def search(
     with services.sessions() as session:
         found = quarantine.search(session, query, services.clock())
     return {"value": found, "page": page, "pageSize": page_size}
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identities: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=quarantine.MAX_BULK
+    )
+
+
+@router.post("/bulk/{action}")
+def bulk(action: str, body: BulkRequest, request: Request, caller: Admin) -> dict[str, Any]:
+    """release, delete or report up to 100 records; each gets its own result."""
+    results = quarantine.bulk(services_of(request), action, body.identities, caller.tenant_id, _actor(caller))
+    return {"value": results}
 
 
 @router.get("/{identity}")
