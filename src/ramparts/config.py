@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     hunting_rate_per_minute: int = 45
     hunting_row_cap: int = 100_000
     hunting_time_budget_seconds: float = 30.0
+    safe_links_url: str = Field(
+        default="",
+        description="base URL users' mail clients reach ramparts' HTTP API at, e.g. https://mx.example.com;"
+        " set = links in delivered mail are checked when clicked; empty = links left as they are",
+    )
 
     @property
     def spool_dir(self) -> Path:

@@ -138,9 +138,9 @@ class World:
         return self.services.telemetry.query(query, params)[1]
 
 
-def make_world(tmp_path: Path, clock: FakeClock | None = None) -> World:
+def make_world(tmp_path: Path, clock: FakeClock | None = None, **settings: Any) -> World:
     clock = clock or FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
-    services = make_services(tmp_path / "data", clock)
+    services = make_services(tmp_path / "data", clock, **settings)
     mailbox = MaildirBackend(services.settings.mail_dir)
     use_mailbox(services, mailbox)
     tenants: dict[str, str] = {}

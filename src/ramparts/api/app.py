@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import ramparts
-from ramparts.api import admin, analyzed_emails, hunting, ices, oauth, quarantine, remediation, risk
+from ramparts.api import admin, analyzed_emails, hunting, ices, oauth, quarantine, remediation, risk, safe_links
 from ramparts.api.errors import install_error_handlers
 from ramparts.services import Services
 
@@ -21,6 +21,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(remediation.router)
     app.include_router(quarantine.router)
     app.include_router(risk.router)
+    app.include_router(safe_links.router)
     app.include_router(ices.router)
 
     @app.get("/healthz", tags=["meta"])

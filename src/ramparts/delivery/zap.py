@@ -47,6 +47,7 @@ from typing import Any, Literal, Protocol, get_args
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from ramparts.delivery import safe_links
 from ramparts.delivery.backends import backend_for
 from ramparts.delivery.mailbox import Folder, MailboxBackend
 from ramparts.detection.builtin.lists import domain_matches
@@ -417,6 +418,15 @@ def _from_quarantine(
     backend = mailbox_backend(services)
     try:
         raw = services.blobs.get(message.blob_sha256)
+        if services.settings.safe_links_url:
+            raw = safe_links.protect(
+                raw,
+                base=services.settings.safe_links_url.rstrip("/"),
+                key=safe_links.load_key(services.settings.data_dir),
+                network_message_id=copy.network_message_id,
+                recipient=copy.recipient,
+                tenant_id=copy.tenant_id,
+            )
         copy.mailbox_ref = backend.deliver(
             copy.recipient, copy.network_message_id, raw, Folder.INBOX, received=copy.received_at.timestamp()
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from ramparts.delivery import safe_links
 from ramparts.delivery.backends import backend_for
 from ramparts.delivery.mailbox import FOLDER_FOR_LOCATION, MailboxBackend
 from ramparts.detection.engine import Engine, EngineVerdict
@@ -120,6 +121,8 @@ class Pipeline:
             engines = build_engines(services.settings)
         self.engines = list(engines)
         self.mailbox = mailbox or _default_mailbox(services)
+        self.safe_links = services.settings.safe_links_url.rstrip("/")
+        self._link_key = safe_links.load_key(services.settings.data_dir) if self.safe_links else b""
         self.directory = directory or TenantDirectory(services.sessions)
 
     async def process(
@@ -297,7 +300,9 @@ class Pipeline:
         else:
             blob = self.services.blobs.put(item.raw, sync=False)
             received = envelope.received_at.timestamp()
-            copies = [CopyOutcome(r, d, self._deliver(r, nmid, item.raw, d, received)) for r, d, _ in decisions]
+            copies = [
+                CopyOutcome(r, d, self._deliver(r, nmid, item.raw, d, received, tenant.id)) for r, d, _ in decisions
+            ]
             self._record(control, tenant, nmid, envelope, parsed, blob, merged, verdicts, copies)
 
         facts = [
@@ -330,10 +335,21 @@ class Pipeline:
         )
         return outcome, rows
 
-    def _deliver(self, recipient: str, nmid: str, raw: bytes, decision: Decision, received: float) -> str:
+    def _deliver(
+        self, recipient: str, nmid: str, raw: bytes, decision: Decision, received: float, tenant_id: str
+    ) -> str:
         folder = FOLDER_FOR_LOCATION.get(decision.delivery_location)
         if folder is None:
             return ""
+        if self.safe_links:
+            raw = safe_links.protect(
+                raw,
+                base=self.safe_links,
+                key=self._link_key,
+                network_message_id=nmid,
+                recipient=recipient,
+                tenant_id=tenant_id,
+            )
         return self.mailbox.deliver(recipient, nmid, raw, folder, received=received)
 
     def _record(
