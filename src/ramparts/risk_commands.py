@@ -16,22 +16,30 @@ from ramparts.errors import InvalidInput
 from ramparts.runtime import running_server
 from ramparts.services import utc_clock
 
-risk_app = typer.Typer(help="Human risk: who is attacked most.", no_args_is_help=True)
+risk_app = typer.Typer(help="Human risk: who is attacked most, who clicks on what.", no_args_is_help=True)
 console = Console()
 
 
-def _through_server(data_dir: Path, http: str, tenant: str, top: int) -> dict[str, Any]:
+def _through_server(data_dir: Path, http: str, report: str, tenant: str, top: int) -> dict[str, Any]:
     from ramparts.local_client import LocalClient
 
     client = LocalClient(data_dir, http)
     try:
-        return dict(client.get("/api/risk/attacked", {"tenant": tenant, "top": top}))
+        return dict(client.get(f"/api/risk/{report}", {"tenant": tenant, "top": top}))
     finally:
         client.close()
 
 
-def _here(data_dir: Path, tenant: str, top: int) -> dict[str, Any]:
-    from ramparts.risk.report import most_attacked
+def _report(data_dir: Path, report: str, tenant: str, top: int) -> dict[str, Any]:
+    settings = load_settings(data_dir)
+    server = running_server(settings.data_dir)
+    if server:
+        return _through_server(settings.data_dir, server.http, report, tenant, top)
+    return _here(data_dir, report, tenant, top)
+
+
+def _here(data_dir: Path, report: str, tenant: str, top: int) -> dict[str, Any]:
+    from ramparts.risk.report import most_attacked, riskiest_clickers
     from ramparts.store.db import open_control_plane
     from ramparts.telemetry.duckdb_store import DuckDBStore
     from ramparts.tenants import find_tenant
@@ -45,7 +53,8 @@ def _here(data_dir: Path, tenant: str, top: int) -> dict[str, Any]:
     sessions.kw["bind"].dispose()
     store = DuckDBStore(settings.telemetry_path, read_only=True)
     try:
-        return most_attacked(store, tenant_id, utc_clock(), top=top, time_budget_s=settings.hunting_time_budget_seconds)
+        build = most_attacked if report == "attacked" else riskiest_clickers
+        return build(store, tenant_id, utc_clock(), top=top, time_budget_s=settings.hunting_time_budget_seconds)
     finally:
         store.close()
 
@@ -58,9 +67,7 @@ def risk_attacked(
     as_json: JsonFlag = False,
 ) -> None:
     """People by Attack Factor (0-10): the threats aimed at them in the last 60 days, halved every 14 days."""
-    settings = load_settings(data_dir)
-    server = running_server(settings.data_dir)
-    report = _through_server(settings.data_dir, server.http, tenant, top) if server else _here(data_dir, tenant, top)
+    report = _report(data_dir, "attacked", tenant, top)
     if as_json:
         emit_json(report)
         return
@@ -82,3 +89,32 @@ def risk_attacked(
         f"{report['peopleAttacked']} people attacked; an attack index of {report['reference']:g} scores 10;"
         f" very attacked from {report['veryAttackedThreshold']:g}"
     )
+
+
+@risk_app.command("behaviour")
+def risk_behaviour(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],
+    data_dir: DataDir = Path("ramparts-data"),
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many people.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """People by human risk score (0-10) from their clicks on checked links (needs safe_links_url)."""
+    report = _report(data_dir, "behaviour", tenant, top)
+    if as_json:
+        emit_json(report)
+        return
+    if not report["hasClickData"]:
+        console.print("no clicks logged for this tenant: set safe_links_url so that links are checked when clicked")
+        return
+    table = Table("Person", "HRS", "Band", "Clicks", "Blocked", "Risky")
+    table.columns[0].no_wrap = True
+    for person in report["people"]:
+        table.add_row(
+            person["person"],
+            f"{person['humanRiskScore']:.1f}",
+            person["band"],
+            str(person["clicks"]),
+            str(person["blockedClicks"]),
+            str(person["riskyClicks"]),
+        )
+    console.print(table)

@@ -118,6 +118,9 @@ def test_the_route_scores_the_callers_tenant_only(seeded: tuple[Services, dict[s
     contoso = _get(services, "/api/risk/attacked", admin, tenant="contoso", top=1).json()
     assert [p["person"] for p in contoso["people"]] == ["ceo@contoso.example"]
     assert contoso["peopleAttacked"] == 2
+    behaviour = _get(services, "/api/risk/behaviour", fabrikam)
+    assert behaviour.status_code == 200 and behaviour.json()["hasClickData"] is False
     hunter = _token(services, [THREAT_HUNTING_READ], ids["contoso"])
     assert _get(services, "/api/risk/attacked", hunter).status_code == 403
+    assert _get(services, "/api/risk/behaviour", hunter).status_code == 403
     assert _get(services, "/api/risk/attacked", None).status_code == 401

@@ -1,5 +1,5 @@
-"""The most attacked people of a tenant, from its hunting tables (one KQL query, so any telemetry engine
-that runs KQL serves it)."""
+"""Human-risk reports of a tenant from its hunting tables: the most attacked people and the riskiest
+clickers (one KQL query each, so any telemetry engine that runs KQL serves them)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from ramparts.hunting_service import run_on_store
+from ramparts.risk import behaviour
 from ramparts.risk.attack_factor import Attack, AttackScore, score
 from ramparts.telemetry.store import TelemetryStore
 
@@ -84,4 +85,66 @@ def _person(person: AttackScore) -> dict[str, Any]:
         "threats": person.threats,
         "exposed": person.exposed,
         "lastAttack": person.last_attack.date().isoformat() if person.last_attack else None,
+    }
+
+
+CLICKS_KQL = """
+let MaliciousMail = union
+    (EmailEvents | where ThreatTypes has_any ("Phish", "Malware") | project NetworkMessageId),
+    (EmailPostDeliveryEvents | where ThreatTypes has_any ("Phish", "Malware") | project NetworkMessageId);
+UrlClickEvents
+| where Workload == "Email"
+| extend Blocked = ActionType startswith "ClickBlocked", Malicious = NetworkMessageId in (MaliciousMail)
+| summarize Clicks = count()
+    by Person = tolower(AccountUpn), Day = bin(Timestamp, 1d), Blocked, IsClickedThrough, Malicious
+"""
+
+
+def clicks_of(store: TelemetryStore, tenant_id: str, now: dt.datetime, time_budget_s: float) -> list[behaviour.Clicks]:
+    result = run_on_store(
+        store,
+        CLICKS_KQL,
+        now=now,
+        tenant_id=tenant_id,
+        timespan=(now - dt.timedelta(days=behaviour.LOOKBACK_DAYS), now),
+        row_cap=1_000_000,
+        time_budget_s=time_budget_s,
+    )
+    return [
+        behaviour.Clicks(
+            person=str(row["Person"]),
+            day=_aware(row["Day"]),
+            count=int(row["Clicks"]),
+            blocked=bool(row["Blocked"]),
+            clicked_through=bool(row["IsClickedThrough"]),
+            malicious=bool(row["Malicious"]),
+        )
+        for row in result.rows
+    ]
+
+
+def riskiest_clickers(
+    store: TelemetryStore, tenant_id: str, now: dt.datetime, *, top: int = 50, time_budget_s: float = 30.0
+) -> dict[str, Any]:
+    """People by human risk score (clicks on real phishing); hasClickData is false when nothing was logged,
+    and then there is no score at all rather than a misleading 0."""
+    clicks = clicks_of(store, tenant_id, now, time_budget_s)
+    people = behaviour.score(clicks, now)
+    return {
+        "tenantId": tenant_id,
+        "computedAt": now.isoformat().replace("+00:00", "Z"),
+        "hasClickData": bool(clicks),
+        "people": [
+            {
+                "person": p.person,
+                "humanRiskScore": p.score,
+                "band": p.band,
+                "clicks": p.clicks,
+                "blockedClicks": p.blocked_clicks,
+                "riskyClicks": p.risky_clicks,
+                "contributions": p.contributions,
+            }
+            for p in people[:top]
+        ],
+        "peopleWhoClicked": len(people),
     }
