@@ -12,7 +12,7 @@ http=${RAMPARTS_HTTP:-127.0.0.1:8025}
 first_run=no
 if [ ! -f "$data/telemetry.duckdb" ]; then
   first_run=yes
-  .venv/bin/ramparts demo --data-dir "$data" --messages "${RAMPARTS_DEMO_MESSAGES:-600}"
+  .venv/bin/ramparts demo --data-dir "$data" --messages "${RAMPARTS_DEMO_MESSAGES:-600}" --safe-links-url "http://$http"
 fi
 .venv/bin/ramparts serve --data-dir "$data" --smtp "$smtp" --http "$http" &
 server=$!
@@ -23,7 +23,10 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 if [ "$first_run" = yes ]; then
+  # people click some links, a vendor then judges the mail (moving some of it), and they click again
+  .venv/bin/ramparts clicks simulate --data-dir "$data" --url "http://$http" --share 0.3 --seed 1 || echo "click simulation failed" >&2
   .venv/bin/ramparts vendor simulate --data-dir "$data" --url "http://$http" || echo "vendor simulation failed; ramparts keeps running" >&2
+  .venv/bin/ramparts clicks simulate --data-dir "$data" --url "http://$http" --share 0.3 --seed 2 || echo "click simulation failed" >&2
 fi
 cat <<MSG
 
@@ -33,6 +36,9 @@ ramparts is running on the data in $data (Ctrl-C to stop)
   mailboxes        $data/mailboxes/<recipient>/{new,cur,.Junk}
   hunting          .venv/bin/ramparts hunt --data-dir $data "EmailEvents | summarize count() by DeliveryLocation"
   after delivery   .venv/bin/ramparts hunt --data-dir $data "EmailPostDeliveryEvents | project Timestamp, ActionType, Action, DeliveryLocation, DetectionMethods"
+  clicks           .venv/bin/ramparts hunt --data-dir $data "UrlClickEvents | summarize count() by ActionType"
+  human risk       .venv/bin/ramparts risk attacked --data-dir $data --tenant contoso   (and: risk behaviour)
+  quarantine       .venv/bin/ramparts quarantine list --data-dir $data --type Phish
   raw SQL          .venv/bin/ramparts sql --data-dir $data "SELECT ThreatTypes, count(*) FROM EmailEvents GROUP BY 1"
 MSG
 wait "$server"

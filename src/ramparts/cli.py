@@ -202,17 +202,52 @@ def demo(
     data_dir: DataDir = Path("ramparts-data"),
     messages: Annotated[int, typer.Option("--messages", min=0, help="How many demo messages to send.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed for the traffic generator.")] = 7,
+    safe_links_url: Annotated[
+        str, typer.Option("--safe-links-url", help="Turn on link checks at this base URL (kept in ramparts.toml).")
+    ] = "",
 ) -> None:
     """Create demo tenants and users, and send realistic mixed traffic through the real pipeline."""
     import time
 
-    from ramparts.mailflow.ingest import run_demo
+    from ramparts.mailflow.ingest import enable_safe_links, run_demo
 
     settings = settings_for(data_dir)
+    if safe_links_url:
+        settings = enable_safe_links(settings, safe_links_url)
     started = time.perf_counter()
     with _progress() as progress:
         summary = run_demo(settings, messages, seed=seed, progress=progress)
     _print_summary(summary, time.perf_counter() - started)
+    for problem in summary.errors[:20]:
+        err.print(f"[yellow]warning:[/yellow] {problem}")
+
+
+clicks_app = typer.Typer(help="Clicks on checked links in delivered mail.", no_args_is_help=True)
+app.add_typer(clicks_app, name="clicks")
+
+
+@clicks_app.command("simulate")
+def clicks_simulate(
+    url: Annotated[str, typer.Option("--url", help="The running server, e.g. http://127.0.0.1:8025.")],
+    data_dir: DataDir = Path("ramparts-data"),
+    share: Annotated[float, typer.Option("--share", min=0.0, max=1.0, help="Share of messages clicked.")] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed for choosing the messages.")] = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Play people clicking links in their Inbox and Junk mail, through the server's link checks."""
+    from ramparts.click_simulation import simulate_clicks
+
+    settings = settings_for(data_dir)
+    summary = simulate_clicks(settings.mail_dir, url, share=share, seed=seed)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.as_json()) + "\n")
+    else:
+        table = Table("", "count", title="Clicks")
+        table.add_row("messages read", str(summary.messages_read))
+        table.add_row("links clicked", str(summary.clicks))
+        for outcome, count in summary.outcomes.most_common():
+            table.add_row(f"  {outcome}", str(count))
+        console.print(table)
     for problem in summary.errors[:20]:
         err.print(f"[yellow]warning:[/yellow] {problem}")
 

@@ -7,6 +7,7 @@ owns the telemetry store); otherwise they are processed here.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -131,6 +132,18 @@ def install_demo_dns(settings: Settings, seed: int) -> tuple[Settings, DemoDns]:
     # First in the file: a top-level key must come before any [table].
     config.write_text(f'dns_zone_file = "{DEMO_ZONE.as_posix()}"  # written by `ramparts demo`\n' + existing)
     return settings.model_copy(update={"dns_zone_file": DEMO_ZONE}), dns
+
+
+def enable_safe_links(settings: Settings, url: str) -> Settings:
+    """Turn link checks on at `url` for the demo, in the data directory's ramparts.toml too (so that
+    `ramparts serve` rewrites links the same way); a URL the operator set is left alone."""
+    if settings.safe_links_url:
+        return settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    config = settings.data_dir / "ramparts.toml"
+    existing = config.read_text() if config.exists() else ""
+    config.write_text(f"safe_links_url = {json.dumps(url)}  # written by `ramparts demo`\n" + existing)
+    return settings.model_copy(update={"safe_links_url": url})
 
 
 def run_demo(settings: Settings, count: int, *, seed: int, progress: Progress) -> RunSummary:
