@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from ramparts.errors import AuthError, Forbidden
 from ramparts.identity.keys import load_signing_key
 from ramparts.identity.models import AppRegistration
+from ramparts.identity.scopes import ADMIN
 from ramparts.identity.tokens import INVALID_TOKEN, Principal, VerifiedTokens
 from ramparts.services import Services
 
@@ -155,5 +156,19 @@ def require_any_scope(*scopes: str) -> Callable[[Request], Awaitable[Principal]]
 
     async def dependency(request: Request) -> Principal:
         return _check(await principal_async(request), scopes, any_of=True)
+
+    return dependency
+
+
+def require_tenant_or_admin(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency for routes that act within one tenant: the local administrator (Ramparts.Admin), or an
+    app bound to a tenant holding `scope`. An app with no tenant (a vendor's) never sees across tenants."""
+    scoped = require_any_scope(ADMIN, scope)
+
+    async def dependency(request: Request) -> Principal:
+        caller = await scoped(request)
+        if caller.kind != "admin" and not caller.tenant_id:
+            raise Forbidden(f"{scope} is for a tenant's apps; this app has no tenant")
+        return caller
 
     return dependency

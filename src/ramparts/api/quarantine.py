@@ -14,25 +14,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ramparts import quarantine
-from ramparts.api.auth import require_any_scope, services_of
-from ramparts.errors import Forbidden
-from ramparts.identity.scopes import ADMIN, QUARANTINE_READ_WRITE
+from ramparts.api.auth import require_tenant_or_admin, services_of
+from ramparts.identity.scopes import QUARANTINE_READ_WRITE
 from ramparts.identity.tokens import Principal
 from ramparts.tenants import find_tenant
 
 router = APIRouter(prefix="/api/quarantine", tags=["quarantine"])
-_scoped = require_any_scope(ADMIN, QUARANTINE_READ_WRITE)
-
-
-async def quarantine_caller(request: Request) -> Principal:
-    """The local administrator, or an app bound to one tenant: nothing else may see across tenants."""
-    caller = await _scoped(request)
-    if caller.kind != "admin" and not caller.tenant_id:
-        raise Forbidden("the quarantine is open to a tenant's apps and to the administrator only")
-    return caller
-
-
-Admin = Annotated[Principal, Depends(quarantine_caller)]
+Admin = Annotated[Principal, Depends(require_tenant_or_admin(QUARANTINE_READ_WRITE))]
 
 
 def _actor(caller: Principal) -> str:
