@@ -150,9 +150,13 @@ def json_rows(result: QueryResult) -> list[dict[str, Any]]:
 class SlidingWindowLimiter:
     """At most `limit` calls per `window` per key, counted over the last `window` (not per minute slot)."""
 
-    def __init__(self, limit: int, window: dt.timedelta = dt.timedelta(minutes=1)) -> None:
+    def __init__(
+        self, limit: int, window: dt.timedelta = dt.timedelta(minutes=1), what: str = "hunting queries for this tenant"
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.what = what
+        """What is counted, for the error: "more than {limit} {what} in 60 s"."""
         self._calls: dict[str, collections.deque[dt.datetime]] = collections.defaultdict(collections.deque)
         self._lock = threading.Lock()
 
@@ -165,7 +169,7 @@ class SlidingWindowLimiter:
             if len(calls) >= self.limit:
                 wait = (calls[0] + self.window - now).total_seconds()
                 raise RateLimited(
-                    f"more than {self.limit} hunting queries a minute for this tenant; retry later",
+                    f"more than {self.limit} {self.what} in {self.window.total_seconds():g} s; retry later",
                     retry_after=max(1, math.ceil(wait)),
                 )
             calls.append(now)

@@ -143,3 +143,11 @@ def test_only_web_links_are_followed(world: World) -> None:
     parts = urlsplit(link)
     answer = world.call("GET", parts.path + "?" + parts.query, follow_redirects=False)
     assert answer.status_code == 400 and "only web links" in answer.text
+
+
+def test_a_client_hammering_the_route_is_slowed_down(world: World) -> None:
+    answers = [world.call("GET", safe_links.CLICK_PATH + "?url=x").status_code for _ in range(121)]
+    assert answers[:120] == [400] * 120  # not a link ramparts wrote
+    assert answers[120] == 429
+    world.clock.advance(seconds=61)
+    assert world.call("GET", safe_links.CLICK_PATH + "?url=x").status_code == 400

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import threading
 import uuid
 from typing import Any
 
@@ -24,10 +25,25 @@ from ramparts.delivery import safe_links
 from ramparts.detection.builtin.lists import url_matches
 from ramparts.domain.verdicts import Verdict
 from ramparts.errors import InvalidInput
+from ramparts.hunting_service import SlidingWindowLimiter
 from ramparts.services import Services
 from ramparts.store.models import ListEntry, MessageCopy
 
 router = APIRouter(tags=["safe links"])
+CLICKS_PER_MINUTE = 120
+"""Per client address: a person clicks far less; a script hammering the route (to probe verdicts or flood
+UrlClickEvents) gets 429."""
+_LIMITER = "safe_links.limiter"
+_lock = threading.Lock()
+
+
+def _limiter(services: Services) -> SlidingWindowLimiter:
+    with _lock:
+        limiter = services.extras.setdefault(_LIMITER, SlidingWindowLimiter(CLICKS_PER_MINUTE, what="link clicks"))
+    assert isinstance(limiter, SlidingWindowLimiter)
+    return limiter
+
+
 MALICIOUS = {Verdict.MALWARE.value, Verdict.HIGH_CONFIDENCE_PHISH.value, Verdict.PHISH.value}
 _WARNING = """<!doctype html><html><head><meta charset="utf-8"><title>Blocked: this link is unsafe</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto"><h1>This link has been blocked</h1>
@@ -62,6 +78,8 @@ def _verdict(services: Services, url: str, nmid: str, recipient: str, tenant_id:
 def click(request: Request, url: str = "", n: str = "", r: str = "", t: str = "", s: str = "") -> Response:
     """Follow a rewritten link."""
     services = services_of(request)
+    client = request.client.host if request.client else ""
+    _limiter(services).hit(client, services.clock())
     key = safe_links.load_key(services.settings.data_dir)
     if not (url and n and r and t and s) or not safe_links.verify(key, url, n, r, t, s):
         raise InvalidInput("this link is not one ramparts wrote (or it was changed)")
@@ -78,7 +96,7 @@ def click(request: Request, url: str = "", n: str = "", r: str = "", t: str = ""
         "NetworkMessageId": n,
         "ThreatTypes": threats,
         "DetectionMethods": "",
-        "IPAddress": request.client.host if request.client else "",
+        "IPAddress": client,
         "IsClickedThrough": False,
         "UrlChain": url,
         "ReportId": str(uuid.uuid4()),
