@@ -331,7 +331,8 @@ def report(services: Services, identity: str, tenant_id: str | None, actor: str)
     """Mark the message as reported clean (a false positive), for the detection reports."""
     with services.sessions.begin() as session:
         held, message = find(session, identity, tenant_id, services.clock())
-        held.reported = True
+        if not held.reported:
+            held.reported, held.reported_at = True, services.clock()
         record(session, actor=actor, action="quarantine.report", target=identity, tenant_id=held.tenant_id)
         return describe(held, message)
 

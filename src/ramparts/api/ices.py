@@ -154,6 +154,30 @@ async def get_messages(
     return body
 
 
+@router.get("/feedback", summary="False positives admins found among the vendor's verdicts")
+async def get_feedback(
+    request: Request,
+    principal: Submitter,
+    since: Annotated[dt.datetime | None, Query(description="ISO 8601; default: 7 days ago")] = None,
+    top: Annotated[int, Query(alias="$top", ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Copies the vendor judged worse than Clean that an admin released from quarantine or reported clean,
+    oldest first; poll again with since = the last item's `at`."""
+    from ramparts.vendors.feedback import feedback_for
+
+    services = services_of(request)
+    caller = await _caller(request, principal)
+    start = since or services.clock() - dt.timedelta(days=7)
+    if start.tzinfo is None:
+        raise InvalidInput("since needs a time zone (e.g. 2026-03-01T00:00:00Z)", field="since")
+
+    def read() -> list[dict[str, Any]]:
+        with services.sessions() as session:
+            return feedback_for(session, caller.vendor_id, start, top)
+
+    return {"value": await run_in_threadpool(read)}
+
+
 @router.get("/ping", summary="Authenticated no-op")
 async def ping(principal: Submitter) -> dict[str, str]:
     """Checks the token and its scope, nothing else: the baseline the benchmark compares against."""

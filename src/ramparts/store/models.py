@@ -168,6 +168,8 @@ class QuarantineRecord(Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     deleted: Mapped[bool] = mapped_column(default=False)
     reported: Mapped[bool] = mapped_column(default=False)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    """When an admin first reported the message clean (the vendors that flagged it hear of it)."""
 
 
 class AuditEntry(Base):
