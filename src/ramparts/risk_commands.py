@@ -18,6 +18,7 @@ from ramparts.services import utc_clock
 
 risk_app = typer.Typer(help="Human risk: who is attacked most, who clicks on what.", no_args_is_help=True)
 console = Console()
+_SHORT = {"impersonation": "BEC"}
 
 
 def _through_server(data_dir: Path, http: str, report: str, tenant: str, top: int) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def risk_attacked(
             "yes" if person["veryAttacked"] else "",
             str(person["threats"]),
             str(person["exposed"]),
-            max(families, key=families.get) if families else "",
+            _SHORT.get(top_family, top_family) if (top_family := max(families, key=families.get, default="")) else "",
         )
     console.print(table)
     console.print(
