@@ -26,6 +26,11 @@ if [ "$first_run" = yes ]; then
   # people click some links, a vendor then judges the mail (moving some of it), and they click again
   .venv/bin/ramparts clicks simulate --data-dir "$data" --url "http://$http" --share 0.3 --seed 1 || echo "click simulation failed" >&2
   .venv/bin/ramparts vendor simulate --data-dir "$data" --url "http://$http" || echo "vendor simulation failed; ramparts keeps running" >&2
+  # the security team blocks a spammer's link domain: clicks on it from the Junk folder are blocked from now on
+  for tenant in contoso fabrikam northwind; do
+    .venv/bin/ramparts tenant block "$tenant" domain gadgetdeals.shop --data-dir "$data" >/dev/null
+  done
+  sleep 6  # the server reads tenant lists every 5 s
   .venv/bin/ramparts clicks simulate --data-dir "$data" --url "http://$http" --share 0.3 --seed 2 || echo "click simulation failed" >&2
 fi
 cat <<MSG

@@ -147,6 +147,83 @@ def tenant_list(data_dir: DataDir = Path("ramparts-data"), as_json: JsonFlag = F
     )
 
 
+ListKind = Annotated[str, typer.Argument(help="sender, domain or url.")]
+ListValue = Annotated[str, typer.Argument(help="An address, a domain (*.x.example for its subdomains) or a URL.")]
+
+
+def _set_list_entry(data_dir: Path, tenant: str, kind: str, value: str, action: str, as_json: bool) -> None:
+    from ramparts.store.db import open_control_plane
+    from ramparts.tenant_lists import set_entry
+
+    sessions = open_control_plane(settings_for(data_dir).control_url)
+    with sessions.begin() as session:
+        entry = set_entry(session, tenant, kind, value, action, actor="cli")
+    if as_json:
+        sys.stdout.write(json.dumps(entry) + "\n")
+    else:
+        console.print(f"{entry['action']}ed {entry['kind']} {entry['value']} for {tenant}", highlight=False)
+
+
+@tenant_app.command("allow")
+def tenant_allow(
+    tenant: Annotated[str, typer.Argument(help="Tenant name or id.")],
+    kind: ListKind,
+    value: ListValue,
+    data_dir: DataDir = Path("ramparts-data"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Allow a sender, domain or URL (malware and high confidence phishing are never let through)."""
+    _set_list_entry(data_dir, tenant, kind, value, "allow", as_json)
+
+
+@tenant_app.command("block")
+def tenant_block(
+    tenant: Annotated[str, typer.Argument(help="Tenant name or id.")],
+    kind: ListKind,
+    value: ListValue,
+    data_dir: DataDir = Path("ramparts-data"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Block a sender or domain (high confidence spam) or a URL (phishing; its clicks are blocked too)."""
+    _set_list_entry(data_dir, tenant, kind, value, "block", as_json)
+
+
+@tenant_app.command("unlist")
+def tenant_unlist(
+    tenant: Annotated[str, typer.Argument(help="Tenant name or id.")],
+    kind: ListKind,
+    value: ListValue,
+    data_dir: DataDir = Path("ramparts-data"),
+) -> None:
+    """Take a sender, domain or URL off the tenant's allow or block list."""
+    from ramparts.store.db import open_control_plane
+    from ramparts.tenant_lists import remove_entry
+
+    sessions = open_control_plane(settings_for(data_dir).control_url)
+    with sessions.begin() as session:
+        remove_entry(session, tenant, kind, value, actor="cli")
+    console.print(f"removed {kind} {value} from {tenant}'s lists", highlight=False)
+
+
+@tenant_app.command("lists")
+def tenant_lists(
+    tenant: Annotated[str, typer.Argument(help="Tenant name or id.")],
+    data_dir: DataDir = Path("ramparts-data"),
+    as_json: JsonFlag = False,
+) -> None:
+    """The tenant's allow and block entries."""
+    from ramparts.store.db import open_control_plane
+    from ramparts.tenant_lists import list_entries
+
+    sessions = open_control_plane(settings_for(data_dir).control_url)
+    with sessions() as session:
+        entries = list_entries(session, tenant)
+    if as_json:
+        sys.stdout.write(json.dumps(entries) + "\n")
+        return
+    print_rows(["kind", "action", "value", "created"], entries, False)
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
