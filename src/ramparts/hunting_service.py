@@ -11,7 +11,7 @@ import math
 import re
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ramparts.errors import InvalidInput, RateLimited
@@ -173,6 +173,21 @@ class SlidingWindowLimiter:
                     retry_after=max(1, math.ceil(wait)),
                 )
             calls.append(now)
+
+
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(
+    extras: dict[str, object], name: str, make: Callable[[], SlidingWindowLimiter]
+) -> SlidingWindowLimiter:
+    """The one limiter called `name` of a Services (made on first use), shared by every request thread."""
+    with _SHARED_LOCK:
+        limiter = extras.get(name)
+        if limiter is None:
+            limiter = extras[name] = make()
+    assert isinstance(limiter, SlidingWindowLimiter)
+    return limiter
 
 
 def run_on_store(

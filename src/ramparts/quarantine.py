@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import nh3
-from sqlalchemy import ColumnElement, Select, String, cast, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from ramparts.domain.times import iso_utc
 from ramparts.domain.verdicts import Verdict
 from ramparts.errors import InvalidInput, NotFound
 from ramparts.identity.audit import record
@@ -33,7 +34,7 @@ POLICY_TYPES = (
     "HostedContentFilterPolicy",
     "SafeAttachmentPolicy",
 )
-RELEASE_STATUSES = ("NotReleased", "PreparingToRelease", "Released")
+RELEASE_STATUSES = ("NotReleased", "Released")
 DEFAULT_DAYS = 16
 """Get-QuarantineMessage looks back 16 days unless told otherwise (and never more than 30)."""
 MAX_PAGE_SIZE = 1000
@@ -180,7 +181,7 @@ def verdicts_of(session: Session, held: QuarantineRecord) -> list[dict[str, Any]
             "confidence": v.confidence,
             "threatNames": list(v.threat_names),
             "explanation": v.explanation,
-            "receivedTime": _iso(v.received_at),
+            "receivedTime": iso_utc(v.received_at),
         }
         for v in found
     ]
@@ -191,7 +192,7 @@ def describe(held: QuarantineRecord, message: MessageRecord) -> dict[str, Any]:
     return {
         "Identity": held.id,
         "Organization": held.tenant_id,
-        "ReceivedTime": _iso(held.received_at),
+        "ReceivedTime": iso_utc(held.received_at),
         "MessageId": message.internet_message_id,
         "NetworkMessageId": held.network_message_id,
         "SenderAddress": message.from_address or message.mail_from,
@@ -202,19 +203,15 @@ def describe(held: QuarantineRecord, message: MessageRecord) -> dict[str, Any]:
         "PolicyType": held.policy_type,
         "PolicyName": held.policy_name,
         "TagName": held.tag_name,
-        "QuarantinedTime": _iso(held.quarantined_at),
-        "Expires": _iso(held.expires_at),
+        "QuarantinedTime": iso_utc(held.quarantined_at),
+        "Expires": iso_utc(held.expires_at),
         "ReleaseStatus": held.release_status,
         "Released": held.release_status == "Released",
         "ReleasedBy": held.released_by,
-        "ReleasedTime": _iso(held.released_at) if held.released_at else None,
+        "ReleasedTime": iso_utc(held.released_at) if held.released_at else None,
         "Reported": held.reported,
         "Direction": "Inbound",
     }
-
-
-def _iso(value: dt.datetime) -> str:
-    return _aware(value).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def find(
@@ -262,50 +259,25 @@ def preview(services: Services, identity: str, tenant_id: str | None, actor: str
 
 
 def release(services: Services, identity: str, tenant_id: str | None, actor: str) -> dict[str, Any]:
-    """Deliver the recipient's copy to the Inbox (Release-QuarantineMessage -User); never twice.
+    """Deliver the recipient's copy to the Inbox (Release-QuarantineMessage -User); never twice (the
+    remediation path claims the record in one conditional UPDATE, whoever else releases it at once)."""
+    from ramparts.delivery.zap import NOT_ACTIONABLE, remediate_copy
 
-    The record is claimed first (NotReleased -> PreparingToRelease in one conditional UPDATE), so two
-    releases at the same moment, from two admins or two nodes, deliver one copy; a failed release gives
-    the claim back."""
-    from ramparts.delivery.zap import remediate_copy
-
-    with services.sessions.begin() as session:
+    with services.sessions() as session:
         held, _ = find(session, identity, tenant_id, services.clock())
+        if held.release_status == "Released":
+            raise InvalidInput(f"already released to {held.recipient} by {held.released_by or 'an admin'}")
         nmid, recipient, owner = held.network_message_id, held.recipient, held.tenant_id
-        claimed = session.execute(
-            update(QuarantineRecord)
-            .where(QuarantineRecord.id == identity, QuarantineRecord.release_status == "NotReleased")
-            .values(release_status=PREPARING)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            session.refresh(held)
-            if held.release_status == PREPARING:
-                raise InvalidInput(f"{identity!r} is being released to {recipient} right now")
+    outcome = remediate_copy(
+        services, network_message_id=nmid, recipient=recipient, action="moveToInbox", actor=actor, tenant_id=owner
+    )
+    if outcome.action_result == NOT_ACTIONABLE:  # another release committed in between
+        with services.sessions() as session:
+            held, _ = find(session, identity, tenant_id, services.clock())
             raise InvalidInput(f"already released to {recipient} by {held.released_by or 'an admin'}")
-    try:
-        outcome = remediate_copy(
-            services, network_message_id=nmid, recipient=recipient, action="moveToInbox", actor=actor, tenant_id=owner
-        )
-    except BaseException:
-        _unclaim(services, identity)
-        raise
     if outcome.action_result != "Success":
-        _unclaim(services, identity)
         raise InvalidInput(f"the release of {identity!r} did not succeed: {outcome.action_result}")
     return details(services, identity, tenant_id)
-
-
-PREPARING = "PreparingToRelease"
-
-
-def _unclaim(services: Services, identity: str) -> None:
-    with services.sessions.begin() as session:
-        session.execute(
-            update(QuarantineRecord)
-            .where(QuarantineRecord.id == identity, QuarantineRecord.release_status == PREPARING)
-            .values(release_status="NotReleased")
-        )
 
 
 def delete(services: Services, identity: str, tenant_id: str | None, actor: str) -> None:

@@ -11,7 +11,6 @@ when it names one. Queries count against a per-tenant sliding-window rate limit.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,7 +21,14 @@ from starlette.concurrency import run_in_threadpool
 
 from ramparts.api.auth import require_any_scope, require_scopes, services_of
 from ramparts.errors import Forbidden
-from ramparts.hunting_service import SlidingWindowLimiter, graph_type, json_rows, parse_timespan, run_on_store
+from ramparts.hunting_service import (
+    SlidingWindowLimiter,
+    graph_type,
+    json_rows,
+    parse_timespan,
+    run_on_store,
+    shared_limiter,
+)
 from ramparts.identity.scopes import ADMIN, THREAT_HUNTING_READ
 from ramparts.identity.tokens import Principal
 from ramparts.saved_queries import SavedQuery, delete_saved, list_saved, save_query
@@ -39,7 +45,6 @@ HuntingReader = Annotated[Principal, Depends(require_any_scope(THREAT_HUNTING_RE
 GraphHunter = Annotated[Principal, Depends(require_scopes(THREAT_HUNTING_READ))]
 
 _LIMITER = "hunting.limiter"
-_lock = threading.Lock()
 
 
 class RunHuntingQueryBody(BaseModel):
@@ -65,14 +70,8 @@ class SavedQueryBody(BaseModel):
 
 
 def _limiter(services: Services) -> SlidingWindowLimiter:
-    limiter = services.extras.get(_LIMITER)
-    if limiter is None:
-        with _lock:
-            limiter = services.extras.setdefault(
-                _LIMITER, SlidingWindowLimiter(services.settings.hunting_rate_per_minute)
-            )
-    assert isinstance(limiter, SlidingWindowLimiter)
-    return limiter
+    rate = services.settings.hunting_rate_per_minute
+    return shared_limiter(services.extras, _LIMITER, lambda: SlidingWindowLimiter(rate))
 
 
 def _tenant_scope(services: Services, caller: Principal, requested: str | None) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import threading
 import uuid
 from typing import Any
 
@@ -25,7 +24,7 @@ from ramparts.delivery import safe_links
 from ramparts.detection.builtin.lists import url_matches
 from ramparts.domain.verdicts import Verdict
 from ramparts.errors import InvalidInput
-from ramparts.hunting_service import SlidingWindowLimiter
+from ramparts.hunting_service import SlidingWindowLimiter, shared_limiter
 from ramparts.services import Services
 from ramparts.store.models import ListEntry, MessageCopy
 
@@ -34,14 +33,12 @@ CLICKS_PER_MINUTE = 120
 """Per client address: a person clicks far less; a script hammering the route (to probe verdicts or flood
 UrlClickEvents) gets 429."""
 _LIMITER = "safe_links.limiter"
-_lock = threading.Lock()
 
 
 def _limiter(services: Services) -> SlidingWindowLimiter:
-    with _lock:
-        limiter = services.extras.setdefault(_LIMITER, SlidingWindowLimiter(CLICKS_PER_MINUTE, what="link clicks"))
-    assert isinstance(limiter, SlidingWindowLimiter)
-    return limiter
+    return shared_limiter(
+        services.extras, _LIMITER, lambda: SlidingWindowLimiter(CLICKS_PER_MINUTE, what="link clicks")
+    )
 
 
 MALICIOUS = {Verdict.MALWARE.value, Verdict.HIGH_CONFIDENCE_PHISH.value, Verdict.PHISH.value}

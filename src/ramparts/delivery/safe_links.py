@@ -9,6 +9,7 @@ PGP/MIME) are delivered unchanged: rewriting would break them. A message with no
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import html
@@ -22,6 +23,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import urlencode
 
+from ramparts.config import Settings
+
 CLICK_PATH = "/safelinks/v1/click"
 KEY_FILE = "safe-links.key"
 _UNTOUCHABLE = {"multipart/signed", "multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime"}
@@ -30,18 +33,30 @@ _HREF = re.compile(r"""(\bhref\s*=\s*)(["'])(\s*https?://[^"']+?\s*)\2""", re.IG
 _TRAILING = ".,;:!?"
 
 
+@functools.lru_cache(maxsize=16)
 def load_key(data_dir: Path) -> bytes:
-    """The signing key, made on first use (32 random bytes, readable by the owner only)."""
+    """The signing key, made on first use (32 random bytes, readable by the owner only); read once per
+    process, not per click or per copy."""
     path = data_dir / KEY_FILE
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        key = secrets.token_bytes(32)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(key)
-        return key
-    # a key written by another process between our read and our create is read on the next call
+        pass
+    # written whole under a temporary name, then linked into place: a process starting at the same moment
+    # either links first or reads the complete key the other one linked
+    temporary = data_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(secrets.token_bytes(32))
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_bytes()
 
 
 def signature(key: bytes, url: str, network_message_id: str, recipient: str, tenant_id: str) -> str:
@@ -113,10 +128,13 @@ def rewrite_message(raw: bytes, wrap: Callable[[str], str], base: str) -> bytes:
     return message.as_bytes(policy=policy.default.clone(linesep=linesep))
 
 
-def protect(raw: bytes, *, base: str, key: bytes, network_message_id: str, recipient: str, tenant_id: str) -> bytes:
-    """A recipient's copy with its links wrapped (the raw bytes when base is empty)."""
-    if not base:
+def for_mailbox(
+    settings: Settings, raw: bytes, *, network_message_id: str, recipient: str, tenant_id: str, has_links: bool = True
+) -> bytes:
+    """The bytes to put in a recipient's mailbox: links wrapped when safe_links_url is set. has_links=False
+    (the parser found no body URL) skips parsing the message again."""
+    base = settings.safe_links_url.rstrip("/")
+    if not base or not has_links:
         return raw
-    return rewrite_message(
-        raw, lambda url: wrapped(base, key, url, network_message_id, recipient, tenant_id), base.rstrip("/")
-    )
+    wrap = functools.partial(wrapped, base, load_key(settings.data_dir))
+    return rewrite_message(raw, lambda url: wrap(url, network_message_id, recipient, tenant_id), base)

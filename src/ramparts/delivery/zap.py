@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ramparts.delivery import safe_links
@@ -415,28 +415,53 @@ def _from_quarantine(
         return SUCCESS
     if action != "moveToInbox":
         return NOT_ACTIONABLE
+    if held is not None and not _claim_release(session, held, actor, now):
+        return NOT_ACTIONABLE  # released already, by a request that committed first
     backend = mailbox_backend(services)
     try:
-        raw = services.blobs.get(message.blob_sha256)
-        if services.settings.safe_links_url:
-            raw = safe_links.protect(
-                raw,
-                base=services.settings.safe_links_url.rstrip("/"),
-                key=safe_links.load_key(services.settings.data_dir),
-                network_message_id=copy.network_message_id,
-                recipient=copy.recipient,
-                tenant_id=copy.tenant_id,
-            )
+        raw = safe_links.for_mailbox(
+            services.settings,
+            services.blobs.get(message.blob_sha256),
+            network_message_id=copy.network_message_id,
+            recipient=copy.recipient,
+            tenant_id=copy.tenant_id,
+        )
         copy.mailbox_ref = backend.deliver(
             copy.recipient, copy.network_message_id, raw, Folder.INBOX, received=copy.received_at.timestamp()
         )
     except Exception:
         log.exception("release of %s for %s failed", copy.network_message_id, copy.recipient)
+        if held is not None:
+            _set_release(session, held, "NotReleased", "", None)
         return FAILED
     copy.delivered_at = copy.delivered_at or now
-    if held is not None:
-        held.release_status, held.released_by, held.released_at = "Released", actor, now
     return SUCCESS
+
+
+def _claim_release(session: Session, held: QuarantineRecord, actor: str, now: dt.datetime) -> bool:
+    """Mark the record released if nobody has, in one conditional UPDATE: of two releases at the same moment
+    (two admins, the quarantine API and Graph's remediate, two nodes) the second waits for the first's
+    commit, then matches nothing and delivers nothing."""
+    claimed = session.execute(
+        update(QuarantineRecord)
+        .where(QuarantineRecord.id == held.id, QuarantineRecord.release_status == "NotReleased")
+        .values(release_status="Released", released_by=actor, released_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    held.release_status, held.released_by, held.released_at = "Released", actor, now
+    return True
+
+
+def _set_release(session: Session, held: QuarantineRecord, status: str, actor: str, at: dt.datetime | None) -> None:
+    session.execute(
+        update(QuarantineRecord)
+        .where(QuarantineRecord.id == held.id)
+        .values(release_status=status, released_by=actor, released_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    held.release_status, held.released_by, held.released_at = status, actor, at
 
 
 _HELD = "zap.quarantine_records"

@@ -25,7 +25,7 @@ from ramparts.delivery.backends import backend_for
 from ramparts.delivery.mailbox import FOLDER_FOR_LOCATION, MailboxBackend
 from ramparts.detection.engine import Engine, EngineVerdict
 from ramparts.detection.merge import MergedVerdict, merge
-from ramparts.domain.enums import DeliveryLocation
+from ramparts.domain.enums import DeliveryLocation, UrlLocation
 from ramparts.domain.verdicts import Verdict
 from ramparts.mailflow.message import Envelope, ParsedMessage
 from ramparts.mailflow.parse import parse_message
@@ -121,8 +121,6 @@ class Pipeline:
             engines = build_engines(services.settings)
         self.engines = list(engines)
         self.mailbox = mailbox or _default_mailbox(services)
-        self.safe_links = services.settings.safe_links_url.rstrip("/")
-        self._link_key = safe_links.load_key(services.settings.data_dir) if self.safe_links else b""
         self.directory = directory or TenantDirectory(services.sessions)
 
     async def process(
@@ -299,9 +297,11 @@ class Pipeline:
             copies = [CopyOutcome(r, d, existing[r].mailbox_ref if r in existing else "") for r, d, _ in decisions]
         else:
             blob = self.services.blobs.put(item.raw, sync=False)
+            links = any(url.location == UrlLocation.BODY for url in parsed.urls)
             received = envelope.received_at.timestamp()
             copies = [
-                CopyOutcome(r, d, self._deliver(r, nmid, item.raw, d, received, tenant.id)) for r, d, _ in decisions
+                CopyOutcome(r, d, self._deliver(r, nmid, item.raw, d, received, tenant.id, links))
+                for r, d, _ in decisions
             ]
             self._record(control, tenant, nmid, envelope, parsed, blob, merged, verdicts, copies)
 
@@ -336,20 +336,15 @@ class Pipeline:
         return outcome, rows
 
     def _deliver(
-        self, recipient: str, nmid: str, raw: bytes, decision: Decision, received: float, tenant_id: str
+        self, recipient: str, nmid: str, raw: bytes, decision: Decision, received: float, tenant_id: str, links: bool
     ) -> str:
         folder = FOLDER_FOR_LOCATION.get(decision.delivery_location)
         if folder is None:
             return ""
-        if self.safe_links:
-            raw = safe_links.protect(
-                raw,
-                base=self.safe_links,
-                key=self._link_key,
-                network_message_id=nmid,
-                recipient=recipient,
-                tenant_id=tenant_id,
-            )
+        raw = safe_links.for_mailbox(
+            self.services.settings, raw, network_message_id=nmid, recipient=recipient, tenant_id=tenant_id,
+            has_links=links,
+        )  # fmt: skip
         return self.mailbox.deliver(recipient, nmid, raw, folder, received=received)
 
     def _record(

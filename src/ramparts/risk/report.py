@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ramparts.domain.times import iso_utc
 from ramparts.hunting_service import run_on_store
 from ramparts.risk import behaviour
 from ramparts.risk.attack_factor import Attack, AttackScore, score
@@ -67,7 +68,7 @@ def most_attacked(
     scores = score(attacks_of(store, tenant_id, now, time_budget_s), now)
     return {
         "tenantId": tenant_id,
-        "computedAt": now.isoformat().replace("+00:00", "Z"),
+        "computedAt": iso_utc(now),
         "reference": scores.reference,
         "veryAttackedThreshold": scores.vap_threshold,
         "people": [_person(p) for p in scores.people[:top]],
@@ -132,7 +133,7 @@ def riskiest_clickers(
     people = behaviour.score(clicks, now)
     return {
         "tenantId": tenant_id,
-        "computedAt": now.isoformat().replace("+00:00", "Z"),
+        "computedAt": iso_utc(now),
         "hasClickData": bool(clicks),
         "people": [
             {

@@ -14,15 +14,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from ramparts.domain.times import iso_utc
 from ramparts.domain.verdicts import Verdict
 from ramparts.store.models import MessageRecord, QuarantineRecord, VerdictRecord
 from ramparts.vendors.models import VendorApproval
 
 MAX_ITEMS = 1000
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def feedback_for(session: Session, vendor_id: str, since: dt.datetime, top: int = 200) -> list[dict[str, Any]]:
@@ -61,7 +58,7 @@ def feedback_for(session: Session, vendor_id: str, since: dt.datetime, top: int 
         for kind, at in events:
             items.append(
                 {
-                    "at": _iso(at),
+                    "at": iso_utc(at),
                     "feedback": kind,
                     "networkMessageId": held.network_message_id,
                     "internetMessageId": internet_message_id,

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ramparts.domain.times import iso_utc
 from ramparts.domain.verdicts import Verdict
 from ramparts.errors import Forbidden, NotFound
 from ramparts.identity.tokens import Principal
@@ -306,19 +307,15 @@ def status_json(row: VerdictIntake) -> dict[str, Any]:
         "recipient": row.recipient,
         "verdict": Verdict(parse_verdict(item["verdict"])).value,
         "confidence": item["confidence"],
-        "receivedDateTime": _iso(row.received_at),
+        "receivedDateTime": iso_utc(row.received_at),
         "threatDetails": item.get("threatDetails", {}),
     }
     if row.status == COMPLETED:
-        body["appliedDateTime"] = _iso(row.applied_at) if row.applied_at else None
+        body["appliedDateTime"] = iso_utc(row.applied_at) if row.applied_at else None
         body["changedOutcome"] = bool(outcome.get("changedOutcome"))
         body["replayed"] = bool(outcome.get("replayed"))
         body["results"] = list(outcome.get("results", []))
     return body
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def verdict_status(services: Services, caller: VendorCaller, verdict_id: str) -> dict[str, Any]:

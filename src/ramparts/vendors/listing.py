@@ -11,16 +11,13 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from ramparts.domain.times import iso_utc
 from ramparts.errors import InvalidInput
 from ramparts.services import Services
 from ramparts.store.models import MessageCopy, MessageRecord
 from ramparts.vendors.intake import VendorCaller
 
 MAX_PAGE = 1000
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def encode_cursor(received: dt.datetime, nmid: str, recipient: str) -> str:
@@ -77,7 +74,7 @@ def list_messages(
             "sender": message.from_address,
             "mailFrom": message.mail_from,
             "subject": message.subject,
-            "receivedDateTime": _iso(copy.received_at),
+            "receivedDateTime": iso_utc(copy.received_at),
             "latestDeliveryLocation": copy.latest_location,
             "urls": urls.get(copy.network_message_id, []),
             "attachments": files.get((copy.network_message_id, copy.recipient), []),
